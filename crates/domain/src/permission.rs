@@ -1,0 +1,282 @@
+//! Who may do what: role × action × the actor's relation to the ticket. One table, used by the
+//! API, the web pages, the CLI and background jobs alike.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::org::{Actor, Affiliation, Role};
+use crate::ticket::Ticket;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Receive,
+    AnswerOnCall,
+    Dispatch,
+    Sign,
+    RequestReturn,
+    DecideReturn,
+    RequestExtension,
+    DecideExtension,
+    Urge,
+    Supervise,
+    Reply,
+    RecordFollowUp,
+    Merge,
+    HandOff,
+    AddNote,
+    RevealContact,
+    ViewTicket,
+    /// Listing a caller's earlier tickets by phone number.
+    SearchCallerHistory,
+    ViewKpi,
+    ViewAudit,
+    Export,
+    ManageOrganisation,
+    ManageUsers,
+    ManageRules,
+}
+
+impl Action {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Receive => "record a new ticket (受理)",
+            Self::AnswerOnCall => "answer on the call (直办)",
+            Self::Dispatch => "dispatch (派单)",
+            Self::Sign => "sign for the ticket (签收)",
+            Self::RequestReturn => "request a return (退单)",
+            Self::DecideReturn => "decide a return request",
+            Self::RequestExtension => "request an extension (延期)",
+            Self::DecideExtension => "decide an extension request",
+            Self::Urge => "urge the unit (催办)",
+            Self::Supervise => "put the ticket under supervision (督办)",
+            Self::Reply => "reply (答复)",
+            Self::RecordFollowUp => "record a follow-up call (回访)",
+            Self::Merge => "merge tickets (并单)",
+            Self::HandOff => "hand off to an emergency service",
+            Self::AddNote => "add a note",
+            Self::RevealContact => "reveal the citizen's contact",
+            Self::ViewTicket => "view the ticket",
+            Self::SearchCallerHistory => "look up a caller's earlier tickets",
+            Self::ViewKpi => "view KPIs and rankings",
+            Self::ViewAudit => "read the audit record",
+            Self::Export => "export data",
+            Self::ManageOrganisation => "manage units, categories and the calendar",
+            Self::ManageUsers => "manage users and tokens",
+            Self::ManageRules => "change deadlines and KPI weights",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// How the actor stands to a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// Staff of the hotline centre or its contractor: the whole queue is theirs to see.
+    Centre,
+    /// Staff of the lead unit (主办) of the current assignment.
+    LeadUnit,
+    /// Staff of a co-unit (协办) of the current assignment.
+    CoUnit,
+    /// Staff of a unit the ticket is not with.
+    OtherUnit,
+    /// The action concerns no ticket.
+    NoTicket,
+}
+
+pub fn relation(actor: &Actor, ticket: Option<&Ticket>) -> Relation {
+    let Some(ticket) = ticket else {
+        return Relation::NoTicket;
+    };
+    match &actor.affiliation {
+        Affiliation::Centre | Affiliation::Contractor => Relation::Centre,
+        Affiliation::Unit(unit) => match ticket.current() {
+            Some(a) if &a.unit == unit => Relation::LeadUnit,
+            Some(a) if a.co_units.contains(unit) => Relation::CoUnit,
+            _ => Relation::OtherUnit,
+        },
+    }
+}
+
+/// The table. Actions on tickets need the right relation; the others do not look at it.
+fn allows(role: Role, action: Action, relation: Relation) -> bool {
+    use Action::*;
+    use Relation::{CoUnit, LeadUnit};
+    use Role::*;
+    let centre = relation == Relation::Centre;
+    match role {
+        Operator => match action {
+            Receive | AnswerOnCall | SearchCallerHistory => true,
+            HandOff | ViewTicket | AddNote | RevealContact => centre,
+            _ => false,
+        },
+        Dispatcher => match action {
+            SearchCallerHistory | ViewKpi => true,
+            Dispatch | DecideReturn | DecideExtension | Merge | HandOff | Urge | ViewTicket
+            | AddNote | RevealContact => centre,
+            _ => false,
+        },
+        UnitHandler | UnitManager => match action {
+            Sign | RequestReturn | RequestExtension | Reply | RevealContact => relation == LeadUnit,
+            ViewTicket | AddNote => matches!(relation, LeadUnit | CoUnit),
+            ViewKpi => role == UnitManager,
+            _ => false,
+        },
+        FollowUpAgent => match action {
+            SearchCallerHistory => true,
+            RecordFollowUp | ViewTicket | AddNote | RevealContact => centre,
+            _ => false,
+        },
+        QualityInspector => match action {
+            ViewKpi => true,
+            ViewTicket | AddNote => centre,
+            _ => false,
+        },
+        Supervisor => match action {
+            ViewKpi | ViewAudit | Export => true,
+            Urge | Supervise | ViewTicket | AddNote | RevealContact => centre,
+            _ => false,
+        },
+        Admin => matches!(
+            action,
+            ManageOrganisation | ManageUsers | ManageRules | ViewAudit
+        ),
+    }
+}
+
+/// Refuses unless one of the actor's roles allows `action` on `ticket`. The error names the actor,
+/// the action and what would have allowed it.
+pub fn require(actor: &Actor, action: Action, ticket: Option<&Ticket>) -> Result<(), DomainError> {
+    let relation = relation(actor, ticket);
+    if actor
+        .roles
+        .iter()
+        .any(|&role| allows(role, action, relation))
+    {
+        if action == Action::RevealContact
+            && let Some(ticket) = ticket
+            && ticket.request.confidential
+            && actor.affiliation.unit().is_some()
+        {
+            return Err(DomainError::not_permitted(
+                actor,
+                action,
+                format!(
+                    "ticket {} is confidential (保密): its citizen is never shown to a handling unit",
+                    ticket.no
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let could_with_relation = actor.roles.iter().any(|&role| {
+        [Relation::Centre, Relation::LeadUnit, Relation::CoUnit]
+            .into_iter()
+            .any(|r| allows(role, action, r))
+    });
+    let why = match (could_with_relation, ticket) {
+        (true, Some(ticket)) => match ticket.lead_unit() {
+            Some(lead) => format!("ticket {} is with unit {lead}, not with yours", ticket.no),
+            None => format!("ticket {} is not with your unit", ticket.no),
+        },
+        _ => {
+            let roles: Vec<_> = Role::ALL
+                .into_iter()
+                .filter(|&role| {
+                    [Relation::Centre, Relation::LeadUnit, Relation::NoTicket]
+                        .into_iter()
+                        .any(|r| allows(role, action, r))
+                })
+                .map(|r| r.as_str())
+                .collect();
+            format!("it needs the role {}", roles.join(" or "))
+        }
+    };
+    Err(DomainError::not_permitted(actor, action, why))
+}
+
+/// How much of a ticket's citizen contact the actor sees before any reveal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactVisibility {
+    /// Nothing at all, not even that there is a contact (confidential tickets, unit staff).
+    Hidden,
+    /// `138****1234`, surname only.
+    Masked,
+}
+
+pub fn contact_visibility(actor: &Actor, ticket: &Ticket) -> ContactVisibility {
+    if ticket.request.confidential && actor.affiliation.unit().is_some() {
+        ContactVisibility::Hidden
+    } else {
+        ContactVisibility::Masked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_allowed_to_someone() {
+        let actions = [
+            Action::Receive,
+            Action::AnswerOnCall,
+            Action::Dispatch,
+            Action::Sign,
+            Action::RequestReturn,
+            Action::DecideReturn,
+            Action::RequestExtension,
+            Action::DecideExtension,
+            Action::Urge,
+            Action::Supervise,
+            Action::Reply,
+            Action::RecordFollowUp,
+            Action::Merge,
+            Action::HandOff,
+            Action::AddNote,
+            Action::RevealContact,
+            Action::ViewTicket,
+            Action::SearchCallerHistory,
+            Action::ViewKpi,
+            Action::ViewAudit,
+            Action::Export,
+            Action::ManageOrganisation,
+            Action::ManageUsers,
+            Action::ManageRules,
+        ];
+        for action in actions {
+            let anyone = Role::ALL.into_iter().any(|role| {
+                [Relation::Centre, Relation::LeadUnit, Relation::NoTicket]
+                    .into_iter()
+                    .any(|r| allows(role, action, r))
+            });
+            assert!(anyone, "{action:?} is allowed to nobody");
+        }
+    }
+
+    #[test]
+    fn units_act_only_on_their_own_tickets_and_admins_touch_no_tickets() {
+        assert!(allows(Role::UnitHandler, Action::Reply, Relation::LeadUnit));
+        assert!(!allows(Role::UnitHandler, Action::Reply, Relation::CoUnit));
+        assert!(allows(
+            Role::UnitHandler,
+            Action::ViewTicket,
+            Relation::CoUnit
+        ));
+        assert!(!allows(
+            Role::UnitHandler,
+            Action::ViewTicket,
+            Relation::OtherUnit
+        ));
+        assert!(!allows(Role::Admin, Action::ViewTicket, Relation::Centre));
+        assert!(!allows(Role::Operator, Action::Dispatch, Relation::Centre));
+    }
+}

@@ -1,0 +1,7 @@
+//! Every transition and every refusal of the lifecycle, and property tests over random command
+//! sequences.
+
+mod fixture;
+mod lifecycle;
+mod properties;
+mod refusals;
