@@ -113,6 +113,7 @@ macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $what:literal, $check:expr, $rule:literal) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(String);
 

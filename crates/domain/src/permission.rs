@@ -182,10 +182,8 @@ pub fn require(actor: &Actor, action: Action, ticket: Option<&Ticket>) -> Result
             .any(|r| allows(role, action, r))
     });
     let why = match (could_with_relation, ticket) {
-        (true, Some(ticket)) => match ticket.lead_unit() {
-            Some(lead) => format!("ticket {} is with unit {lead}, not with yours", ticket.no),
-            None => format!("ticket {} is not with your unit", ticket.no),
-        },
+        // Which unit has it is not said: that too is for the centre and the units involved.
+        (true, Some(ticket)) => format!("ticket {} is not with your unit", ticket.no),
         _ => {
             let roles: Vec<_> = Role::ALL
                 .into_iter()

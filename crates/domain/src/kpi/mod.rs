@@ -18,7 +18,7 @@ use crate::error::DomainError;
 use crate::ids::UnitId;
 use crate::ticket::Channel;
 
-pub use from_events::from_events;
+pub use from_events::{EventCounter, from_events};
 pub use from_tickets::from_tickets;
 pub use rank::{RankedUnit, Rates, rank};
 

@@ -246,7 +246,10 @@ fn refusals_name_the_actor_and_what_would_allow_it() {
         .act(&handler("water"), no, TicketAction::Sign)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("is with unit roads"), "{err}");
+    assert!(
+        err.contains("is not with your unit") && !err.contains("roads"),
+        "{err}"
+    );
 
     let err = w
         .act(&handler("roads"), no, reply())

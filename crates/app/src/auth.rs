@@ -1,0 +1,270 @@
+//! Passwords (Argon2id) and bearer tokens. A token is shown once; the store keeps only its
+//! SHA-256. Resolved tokens are cached briefly so a busy API does not read the store per request;
+//! users are always checked against the live registry, so deactivation takes effect at once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use domain::admin::AdminCommand;
+use domain::ids::UserId;
+use domain::org::{Actor, User};
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+use store::{Command, Secret, Submission};
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+
+/// A token as handed to its owner, once.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IssuedToken {
+    /// The bearer token: `Authorization: Bearer <token>`. Shown only now.
+    pub token: String,
+    pub id: String,
+    #[schema(value_type = String)]
+    pub user: UserId,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+const CACHE_SECONDS: i64 = 30;
+const CACHE_LIMIT: usize = 50_000;
+
+#[derive(Default)]
+pub(crate) struct TokenCache(Mutex<HashMap<[u8; 32], Cached>>);
+
+#[derive(Clone)]
+struct Cached {
+    user: UserId,
+    expires_at: Option<Timestamp>,
+    checked_at: Timestamp,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &[u8; 32], now: Timestamp) -> Option<Cached> {
+        let cache = self.0.lock().ok()?;
+        cache
+            .get(hash)
+            .filter(|c| now.duration_since(c.checked_at) < SignedDuration::from_secs(CACHE_SECONDS))
+            .cloned()
+    }
+
+    fn put(&self, hash: [u8; 32], entry: Cached) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(hash, entry);
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.clear();
+        }
+    }
+}
+
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
+}
+
+/// Argon2id with a random salt, in PHC string form.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    if password.chars().count() < 8 {
+        return Err(domain::DomainError::invalid("password", "use at least 8 characters").into());
+    }
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing a password failed: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A fixed hash to verify against when the user does not exist, so a login takes as long for
+/// an unknown name as for a wrong password.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+
+impl App {
+    /// Issues a bearer token for `user`; admins may issue for anyone, users for themselves.
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        user: &UserId,
+        label: &str,
+        valid_for: Option<SignedDuration>,
+    ) -> AppResult<IssuedToken> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let token = format!("ms_{}", hex::encode(secret));
+        let hash = token_hash(&token);
+        let id = hex::encode(&hash[..6]);
+        let expires_at = valid_for.map(|d| now + d);
+        let command = AdminCommand::IssueToken {
+            token_id: id.clone(),
+            user: user.clone(),
+            label: label.to_owned(),
+            expires_at,
+        };
+        self.submit(
+            actor,
+            now,
+            Command::Admin {
+                command,
+                secret: Some(Secret::TokenHash(hash)),
+            },
+        )
+        .await?;
+        Ok(IssuedToken {
+            token,
+            id,
+            user: user.clone(),
+            expires_at,
+        })
+    }
+
+    pub async fn revoke_token(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        user: &UserId,
+        token_id: &str,
+    ) -> AppResult<()> {
+        let command = AdminCommand::RevokeToken {
+            token_id: token_id.to_owned(),
+            user: user.clone(),
+        };
+        self.submit(
+            actor,
+            now,
+            Command::Admin {
+                command,
+                secret: None,
+            },
+        )
+        .await?;
+        self.tokens.clear();
+        Ok(())
+    }
+
+    /// Checks a user name and password and issues a token valid for `valid_for`.
+    pub async fn login(
+        &self,
+        now: Timestamp,
+        username: &str,
+        password: &str,
+        valid_for: SignedDuration,
+    ) -> AppResult<(IssuedToken, User)> {
+        let refused = || AppError::Unauthenticated("wrong user name or password".into());
+        let user = UserId::parse(username)
+            .ok()
+            .and_then(|id| self.registry().users.get(&id).cloned());
+        let stored = match &user {
+            Some(u) => self.store.password_hash(&u.id).await?,
+            None => None,
+        };
+        let (password, hash) = (
+            password.to_owned(),
+            stored.clone().unwrap_or_else(|| DUMMY_HASH.to_owned()),
+        );
+        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let (Some(user), true, true) = (user, matches, stored.is_some()) else {
+            return Err(refused());
+        };
+        if !user.active {
+            return Err(AppError::Unauthenticated(format!(
+                "the account {} is deactivated; ask an administrator",
+                user.id
+            )));
+        }
+        let token = self
+            .issue_token(&user.actor(), now, &user.id, "login", Some(valid_for))
+            .await?;
+        Ok((token, user))
+    }
+
+    /// The actor behind a bearer token.
+    pub async fn authenticate(&self, now: Timestamp, token: &str) -> AppResult<Actor> {
+        let hash = token_hash(token);
+        let cached = match self.tokens.get(&hash, now) {
+            Some(c) => c,
+            None => {
+                let record = self
+                    .store
+                    .token(hash)
+                    .await?
+                    .ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
+                if record.revoked_at.is_some() {
+                    return Err(AppError::Unauthenticated(
+                        "this token was revoked; log in again".into(),
+                    ));
+                }
+                let entry = Cached {
+                    user: record.user,
+                    expires_at: record.expires_at,
+                    checked_at: now,
+                };
+                self.tokens.put(hash, entry.clone());
+                entry
+            }
+        };
+        if cached.expires_at.is_some_and(|t| now >= t) {
+            return Err(AppError::Unauthenticated(
+                "this token has expired; log in again".into(),
+            ));
+        }
+        let registry = self.registry();
+        let user = registry
+            .users
+            .get(&cached.user)
+            .ok_or_else(|| AppError::Unauthenticated("unknown user".into()))?;
+        if !user.active {
+            return Err(AppError::Unauthenticated(format!(
+                "the account {} is deactivated",
+                user.id
+            )));
+        }
+        Ok(user.actor())
+    }
+
+    pub(crate) async fn submit(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        command: Command,
+    ) -> AppResult<store::Committed> {
+        Ok(self
+            .store
+            .submit(Submission {
+                actor: actor.clone(),
+                now,
+                command,
+            })
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse!", &hash));
+        assert!(hash_password("short").is_err());
+        assert!(!verify_password("anything", DUMMY_HASH));
+    }
+}

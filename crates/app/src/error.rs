@@ -1,0 +1,42 @@
+//! Errors of the use-case layer: a domain refusal, or a storage failure with context.
+
+use domain::DomainError;
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A rule refused the request; the message says which and what would work.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+
+    #[error("{0}")]
+    NotFound(String),
+
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The service cannot take the request now (shutting down, overloaded).
+    #[error("{0}")]
+    Unavailable(String),
+
+    /// Something on our side failed; the message is for the log, not for the user.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(d) => Self::Refused(d),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Corrupt(_) | StoreError::Database(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

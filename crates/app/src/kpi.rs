@@ -1,0 +1,161 @@
+//! The monthly unit ranking and hotline figures, from the projections or straight from the log.
+
+use domain::DomainError;
+use domain::ids::UnitId;
+use domain::kpi::{KpiCounts, Period, Rates, UnitCounts, rank};
+use domain::org::{Actor, UnitKind};
+use domain::permission::{Action, require};
+use domain::policy::KpiWeights;
+use domain::ticket::Channel;
+use jiff::Timestamp;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::App;
+use crate::error::AppResult;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiSource {
+    /// The ticket projections (fast).
+    Projections,
+    /// A pass over the whole log: what anyone holding the log can recompute.
+    Log,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct KpiReport {
+    pub month: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub period_start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub period_end: Timestamp,
+    pub source: KpiSource,
+    pub weights: KpiWeights,
+    /// Ranked units first (best first), then units with activity but no follow-up to rank by.
+    pub units: Vec<UnitKpi>,
+    pub hotline: HotlineKpi,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UnitKpi {
+    pub rank: Option<u32>,
+    #[schema(value_type = String)]
+    pub unit: UnitId,
+    pub name: String,
+    pub kind: Option<UnitKind>,
+    pub composite: Option<f64>,
+    pub rates: Rates,
+    pub counts: UnitCounts,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HotlineKpi {
+    pub received: u64,
+    pub by_channel: Vec<ChannelCount>,
+    pub answered_on_call: u64,
+    /// Share of received requests answered on the call (直办率), percent.
+    pub answered_on_call_share: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChannelCount {
+    pub channel: Channel,
+    pub name_zh: String,
+    pub count: u64,
+}
+
+impl App {
+    pub async fn kpi_month(
+        &self,
+        actor: &Actor,
+        month: &str,
+        source: KpiSource,
+    ) -> AppResult<KpiReport> {
+        require(actor, Action::ViewKpi, None)?;
+        let registry = self.registry();
+        let period = Period::parse_month(month, registry.rules.calendar.zone())?;
+        let counts = match source {
+            KpiSource::Projections => self.store.kpi_from_tickets(period).await?,
+            KpiSource::Log => self.store.kpi_from_log(period).await?,
+        };
+        Ok(report(
+            month,
+            period,
+            source,
+            registry.rules.policy.kpi,
+            &counts,
+            &registry,
+        ))
+    }
+
+    /// Counts for any period, both ways, for checking that they agree.
+    pub async fn kpi_counts(
+        &self,
+        actor: &Actor,
+        period: Period,
+        source: KpiSource,
+    ) -> AppResult<KpiCounts> {
+        require(actor, Action::ViewKpi, None)?;
+        Ok(match source {
+            KpiSource::Projections => self.store.kpi_from_tickets(period).await?,
+            KpiSource::Log => self.store.kpi_from_log(period).await?,
+        })
+    }
+}
+
+fn report(
+    month: &str,
+    period: Period,
+    source: KpiSource,
+    weights: KpiWeights,
+    counts: &KpiCounts,
+    registry: &store::Registry,
+) -> KpiReport {
+    let units = rank(&counts.units, weights)
+        .into_iter()
+        .map(|r| UnitKpi {
+            rank: r.rank,
+            name: registry
+                .unit_name(&r.unit)
+                .unwrap_or(r.unit.as_str())
+                .to_owned(),
+            kind: registry.units.get(&r.unit).map(|u| u.kind),
+            unit: r.unit,
+            composite: r.composite,
+            rates: r.rates,
+            counts: r.counts,
+        })
+        .collect();
+    let h = &counts.hotline;
+    let by_channel = Channel::ALL
+        .iter()
+        .filter_map(|c| {
+            h.by_channel.get(c).map(|n| ChannelCount {
+                channel: *c,
+                name_zh: c.zh().to_owned(),
+                count: *n,
+            })
+        })
+        .collect();
+    KpiReport {
+        month: month.trim().to_owned(),
+        period_start: period.start,
+        period_end: period.end,
+        source,
+        weights,
+        units,
+        hotline: HotlineKpi {
+            received: h.received,
+            by_channel,
+            answered_on_call: h.answered_on_call,
+            answered_on_call_share: (h.received > 0)
+                .then(|| h.answered_on_call as f64 * 100.0 / h.received as f64),
+        },
+    }
+}
+
+/// Parses `YYYY-MM` in the city's zone (for callers that need the period itself).
+pub fn month_period(app: &App, month: &str) -> Result<Period, DomainError> {
+    Period::parse_month(month, app.registry().rules.calendar.zone())
+}

@@ -1,0 +1,319 @@
+//! Ticket use cases. Each takes the actor and `now`, checks permission (in the domain decision,
+//! or here for reads), and leaves the audit record to the store's transaction.
+
+use domain::DomainError;
+use domain::audit::LogEvent;
+use domain::ids::{CategoryCode, DivisionCode, TicketNo, TierCode, UnitId};
+use domain::org::Actor;
+use domain::permission::{Action, ContactVisibility, contact_visibility, require};
+use domain::phone::PhoneNumber;
+use domain::privacy::Contact;
+use domain::ticket::{
+    Channel, Coordinates, Location, NewTicket, RequestKind, Status, Ticket, TicketAction,
+};
+use jiff::Timestamp;
+use store::{Command, StatusCount, TicketQuery};
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+use crate::vault::Vault;
+use crate::views::{TicketView, TimelineEntry};
+
+/// A request as an operator or channel records it.
+#[derive(Clone, Debug)]
+pub struct NewTicketInput {
+    pub channel: Channel,
+    pub kind: RequestKind,
+    /// Defaults to the `general` tier.
+    pub urgency: Option<TierCode>,
+    pub category: CategoryCode,
+    /// Defaults to the start of the description.
+    pub title: Option<String>,
+    pub description: String,
+    pub address: String,
+    pub division: Option<DivisionCode>,
+    pub coordinates: Option<Coordinates>,
+    pub confidential: bool,
+    pub contact: Option<Contact>,
+    /// Answer given on the call (直办): the ticket closes at once.
+    pub answer_on_call: Option<String>,
+}
+
+/// Filters for a ticket list. Unit staff always get their own unit's tickets.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<Status>,
+    pub unit: Option<UnitId>,
+    pub category: Option<CategoryCode>,
+    pub overdue: bool,
+    /// Only tickets whose running deadline falls within this many hours from now.
+    pub due_within_hours: Option<u32>,
+    pub received_from: Option<Timestamp>,
+    pub received_to: Option<Timestamp>,
+    pub before: Option<TicketNo>,
+    pub limit: u32,
+}
+
+const DEFAULT_TIER: &str = "general";
+const HISTORY_LIMIT: u32 = 20;
+
+impl App {
+    /// 受理: records a request; with `answer_on_call` it is answered and closed at once (直办).
+    pub async fn receive(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        input: NewTicketInput,
+    ) -> AppResult<TicketView> {
+        // Refuse early, before any sealing, when the actor may not record tickets at all.
+        require(actor, Action::Receive, None)?;
+        let urgency = match input.urgency {
+            Some(tier) => tier,
+            None => TierCode::parse(DEFAULT_TIER).map_err(DomainError::from)?,
+        };
+        let title = input
+            .title
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| summarise(&input.description));
+        let request = NewTicket {
+            channel: input.channel,
+            kind: input.kind,
+            urgency,
+            category: input.category,
+            title,
+            description: input.description,
+            location: Location {
+                address: input.address,
+                division: input.division,
+                coordinates: input.coordinates,
+            },
+            confidential: input.confidential,
+        };
+        let contact = match &input.contact {
+            Some(c) => Some(self.vault.seal(Vault::new_contact_id()?, c)?),
+            None => None,
+        };
+        let committed = self
+            .submit(
+                actor,
+                now,
+                Command::Receive {
+                    request,
+                    contact,
+                    answer_on_call: input.answer_on_call,
+                },
+            )
+            .await?;
+        let ticket = committed
+            .ticket()
+            .ok_or_else(|| AppError::Internal("the new ticket was not returned".into()))?;
+        Ok(TicketView::of(
+            ticket,
+            &self.registry(),
+            now,
+            input.contact.as_ref().map(Contact::masked),
+        ))
+    }
+
+    /// Any lifecycle action on an existing ticket.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+        action: TicketAction,
+    ) -> AppResult<TicketView> {
+        let committed = self
+            .submit(actor, now, Command::Ticket { no, action })
+            .await?;
+        let ticket = committed
+            .ticket()
+            .ok_or_else(|| AppError::Internal("the ticket was not returned".into()))?;
+        Ok(TicketView::of(ticket, &self.registry(), now, None))
+    }
+
+    /// One ticket with its contact masked (or absent, for unit staff on a confidential ticket).
+    pub async fn ticket(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+    ) -> AppResult<TicketView> {
+        let ticket = self.visible_ticket(actor, no).await?;
+        let contact = match (contact_visibility(actor, &ticket), ticket.contact) {
+            (ContactVisibility::Masked, Some(id)) => match self.store.contact(id).await? {
+                Some(sealed) => Some(self.vault.open(&sealed)?.masked()),
+                None => None,
+            },
+            _ => None,
+        };
+        Ok(TicketView::of(&ticket, &self.registry(), now, contact))
+    }
+
+    /// The ticket's whole history from the audit log.
+    pub async fn timeline(&self, actor: &Actor, no: TicketNo) -> AppResult<Vec<TimelineEntry>> {
+        self.visible_ticket(actor, no).await?;
+        let entries = self.store.ticket_log(no).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                let mut details = match &e.event {
+                    LogEvent::Ticket(t) => serde_json::to_value(t).unwrap_or_default(),
+                    LogEvent::Admin(a) => serde_json::to_value(a).unwrap_or_default(),
+                };
+                if let Some(map) = details.as_object_mut() {
+                    map.remove("kind");
+                    map.remove("contact");
+                }
+                TimelineEntry {
+                    seq: e.seq,
+                    at: e.at,
+                    actor: e.actor,
+                    kind: e.event.kind().to_owned(),
+                    details,
+                }
+            })
+            .collect())
+    }
+
+    /// Shows the full contact, after recording who asked and why in the same transaction.
+    pub async fn reveal_contact(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+        reason: &str,
+    ) -> AppResult<Contact> {
+        let committed = self
+            .submit(
+                actor,
+                now,
+                Command::Ticket {
+                    no,
+                    action: TicketAction::RevealContact {
+                        reason: reason.to_owned(),
+                    },
+                },
+            )
+            .await?;
+        let id = committed
+            .ticket()
+            .and_then(|t| t.contact)
+            .ok_or_else(|| AppError::NotFound(format!("ticket {no} has no contact")))?;
+        let sealed =
+            self.store.contact(id).await?.ok_or_else(|| {
+                AppError::Internal(format!("contact {id} of ticket {no} is missing"))
+            })?;
+        self.vault.open(&sealed)
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        filter: ListFilter,
+    ) -> AppResult<Vec<TicketView>> {
+        let unit = scope(actor, filter.unit)?;
+        let query = TicketQuery {
+            statuses: filter.statuses,
+            unit,
+            category: filter.category,
+            overdue_at: filter.overdue.then_some(now),
+            due_before: filter
+                .due_within_hours
+                .map(|h| (now, now + jiff::SignedDuration::from_hours(i64::from(h)))),
+            received_from: filter.received_from,
+            received_to: filter.received_to,
+            before: filter.before,
+            limit: if filter.limit == 0 {
+                50
+            } else {
+                filter.limit.min(500)
+            },
+        };
+        let registry = self.registry();
+        Ok(self
+            .store
+            .tickets(query)
+            .await?
+            .iter()
+            .map(|t| TicketView::of(t, &registry, now, None))
+            .collect())
+    }
+
+    pub async fn status_counts(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        unit: Option<UnitId>,
+    ) -> AppResult<Vec<StatusCount>> {
+        let unit = scope(actor, unit)?;
+        Ok(self.store.status_counts(unit, now).await?)
+    }
+
+    /// A caller's earlier tickets, found by the keyed hash of the number: nothing is decrypted.
+    pub async fn caller_history(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        phone: &str,
+    ) -> AppResult<Vec<TicketView>> {
+        require(actor, Action::SearchCallerHistory, None)?;
+        let phone = PhoneNumber::parse(phone).map_err(DomainError::from)?;
+        let registry = self.registry();
+        let tickets = self
+            .store
+            .caller_history(self.vault.phone_index(&phone), HISTORY_LIMIT)
+            .await?;
+        Ok(tickets
+            .iter()
+            .map(|t| TicketView::of(t, &registry, now, None))
+            .collect())
+    }
+
+    async fn visible_ticket(&self, actor: &Actor, no: TicketNo) -> AppResult<Ticket> {
+        let ticket = self
+            .store
+            .ticket(no)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("ticket {no} does not exist")))?;
+        require(actor, Action::ViewTicket, Some(&ticket))?;
+        Ok(ticket)
+    }
+}
+
+/// The unit a list is restricted to: unit staff see their own unit only; centre staff may filter.
+fn scope(actor: &Actor, requested: Option<UnitId>) -> AppResult<Option<UnitId>> {
+    match actor.affiliation.unit() {
+        Some(own) => match requested {
+            Some(other) if &other != own => Err(DomainError::not_permitted(
+                actor,
+                Action::ViewTicket,
+                format!("unit staff see their own unit's tickets only, not those of {other}"),
+            )
+            .into()),
+            _ => Ok(Some(own.clone())),
+        },
+        None => {
+            if actor.roles.iter().all(|r| *r == domain::org::Role::Admin) {
+                return Err(DomainError::not_permitted(
+                    actor,
+                    Action::ViewTicket,
+                    "administrators manage the system, not tickets",
+                )
+                .into());
+            }
+            Ok(requested)
+        }
+    }
+}
+
+/// The first line of a description, cut to 30 characters, as a title.
+fn summarise(description: &str) -> String {
+    let line = description.trim().lines().next().unwrap_or("").trim();
+    let mut title: String = line.chars().take(30).collect();
+    if line.chars().count() > 30 {
+        title.push('…');
+    }
+    title
+}

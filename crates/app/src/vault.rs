@@ -1,0 +1,289 @@
+//! The privacy vault: citizens' contacts sealed with XChaCha20-Poly1305 before they reach the
+//! store, and a keyed hash (HMAC-SHA256) of the phone number so an operator can find a caller's
+//! earlier tickets without decrypting anything.
+//!
+//! Keys live in a key file outside the database (mode 0600), so the database alone reveals no
+//! one. Data keys carry an id so they can rotate: new contacts use the newest key, old ones open
+//! with theirs. The index key cannot rotate without re-indexing and is kept for the installation's
+//! life.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use domain::ids::ContactId;
+use domain::phone::PhoneNumber;
+use domain::privacy::Contact;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use store::SealedContact;
+
+use crate::error::{AppError, AppResult};
+
+const AD_PREFIX: &[u8] = b"minsheng.contact.v1";
+
+pub struct Vault {
+    data_keys: BTreeMap<u32, [u8; 32]>,
+    index_key: [u8; 32],
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Vault({} data key(s), keys redacted)",
+            self.data_keys.len()
+        )
+    }
+}
+
+impl Vault {
+    /// Reads the key file, or creates one with fresh keys (mode 0600) if it does not exist.
+    /// Returns whether it was created.
+    pub fn open_or_create(path: &Path) -> AppResult<(Vault, bool)> {
+        if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AppError::Internal(format!("cannot read the key file {}: {e}", path.display()))
+            })?;
+            return Ok((
+                Self::parse(&text)
+                    .map_err(|e| AppError::Internal(format!("key file {}: {e}", path.display())))?,
+                false,
+            ));
+        }
+        let vault = Self::generate()?;
+        write_private(path, &vault.to_file())?;
+        Ok((vault, true))
+    }
+
+    pub fn generate() -> AppResult<Vault> {
+        Ok(Vault {
+            data_keys: BTreeMap::from([(1, random_key()?)]),
+            index_key: random_key()?,
+        })
+    }
+
+    /// Key file format: `data-key <id> <64 hex>` lines (the highest id seals new contacts) and
+    /// one `index-key <64 hex>` line; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<Vault, String> {
+        let mut data_keys = BTreeMap::new();
+        let mut index_key = None;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let key = |hex_text: &str| -> Result<[u8; 32], String> {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(hex_text, &mut out)
+                    .map_err(|_| format!("line {}: a key is 64 hex digits", i + 1))?;
+                Ok(out)
+            };
+            match words.as_slice() {
+                [] => {}
+                ["version", "1"] => {}
+                ["data-key", id, hex_text] => {
+                    let id: u32 = id
+                        .parse()
+                        .map_err(|_| format!("line {}: bad key id {id:?}", i + 1))?;
+                    data_keys.insert(id, key(hex_text)?);
+                }
+                ["index-key", hex_text] => index_key = Some(key(hex_text)?),
+                _ => return Err(format!("line {}: not understood", i + 1)),
+            }
+        }
+        let index_key = index_key.ok_or("no index-key line")?;
+        if data_keys.is_empty() {
+            return Err("no data-key line".into());
+        }
+        Ok(Vault {
+            data_keys,
+            index_key,
+        })
+    }
+
+    fn to_file(&self) -> String {
+        let mut out = String::from(
+            "# minsheng key file. Keep it secret and back it up apart from the database:\n\
+             # without it the citizens' contacts in the database cannot be read.\nversion 1\n",
+        );
+        for (id, key) in &self.data_keys {
+            out += &format!("data-key {id} {}\n", hex::encode(key));
+        }
+        out += &format!("index-key {}\n", hex::encode(self.index_key));
+        out
+    }
+
+    /// Seals a contact under the newest data key; the contact id is bound in as associated
+    /// data, so a sealed record cannot be moved to another id.
+    pub fn seal(&self, id: ContactId, contact: &Contact) -> AppResult<SealedContact> {
+        let (&key_id, key) = self
+            .data_keys
+            .last_key_value()
+            .ok_or_else(|| AppError::Internal("the vault has no data key".into()))?;
+        let plaintext =
+            serde_json::to_vec(contact).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let ad = associated_data(id);
+        let ciphertext = XChaCha20Poly1305::new(key.into())
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: &ad,
+                },
+            )
+            .map_err(|_| AppError::Internal("sealing a contact failed".into()))?;
+        Ok(SealedContact {
+            id,
+            key_id,
+            nonce: nonce.to_vec(),
+            ciphertext,
+            phone_index: contact.phone.as_ref().map(|p| self.phone_index(p)),
+        })
+    }
+
+    pub fn open(&self, sealed: &SealedContact) -> AppResult<Contact> {
+        let key = self.data_keys.get(&sealed.key_id).ok_or_else(|| {
+            AppError::Internal(format!(
+                "contact {} is sealed with key {}, which the key file does not have",
+                sealed.id, sealed.key_id
+            ))
+        })?;
+        let nonce: [u8; 24] = sealed.nonce.as_slice().try_into().map_err(|_| {
+            AppError::Internal(format!("contact {} has a malformed nonce", sealed.id))
+        })?;
+        let ad = associated_data(sealed.id);
+        let plaintext = XChaCha20Poly1305::new(key.into())
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &ad,
+                },
+            )
+            .map_err(|_| {
+                AppError::Internal(format!(
+                    "contact {} does not authenticate: wrong key or altered data",
+                    sealed.id
+                ))
+            })?;
+        serde_json::from_slice(&plaintext)
+            .map_err(|e| AppError::Internal(format!("contact {}: {e}", sealed.id)))
+    }
+
+    /// HMAC-SHA256 of the normalised number under the index key.
+    pub fn phone_index(&self, phone: &PhoneNumber) -> [u8; 32] {
+        // HMAC takes keys of any length; a 32-byte key never fails.
+        let Ok(mut mac) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.index_key) else {
+            return [0; 32];
+        };
+        mac.update(phone.as_str().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A fresh contact id: random, so ids reveal nothing about order or volume.
+    pub fn new_contact_id() -> AppResult<ContactId> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        // Keep it positive as a signed 64-bit integer, for every database.
+        Ok(ContactId((u64::from_be_bytes(bytes) >> 1).max(1)))
+    }
+}
+
+fn associated_data(id: ContactId) -> Vec<u8> {
+    let mut ad = AD_PREFIX.to_vec();
+    ad.extend_from_slice(&id.0.to_be_bytes());
+    ad
+}
+
+fn random_key() -> AppResult<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, text: &str) -> AppResult<()> {
+    let fail = |e: std::io::Error| {
+        AppError::Internal(format!("cannot write the key file {}: {e}", path.display()))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(text.as_bytes()).map_err(fail)?;
+    file.sync_all().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact() -> Contact {
+        Contact::new(
+            Some("王小明"),
+            Some("13800138000"),
+            Some("湖滨街道幸福里3栋"),
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn sealed_contacts_open_only_with_their_id_and_key() {
+        let vault = Vault::generate().unwrap();
+        let sealed = vault.seal(ContactId(7), &contact()).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed.ciphertext).contains("13800138000"));
+        assert_eq!(vault.open(&sealed).unwrap(), contact());
+
+        let mut moved = sealed.clone();
+        moved.id = ContactId(8);
+        assert!(vault.open(&moved).is_err());
+        let mut altered = sealed.clone();
+        altered.ciphertext[0] ^= 1;
+        assert!(vault.open(&altered).is_err());
+        assert!(Vault::generate().unwrap().open(&sealed).is_err());
+    }
+
+    #[test]
+    fn the_phone_index_is_stable_and_keyed() {
+        let vault = Vault::generate().unwrap();
+        let a = PhoneNumber::parse("138 0013 8000").unwrap();
+        let b = PhoneNumber::parse("+8613800138000").unwrap();
+        assert_eq!(vault.phone_index(&a), vault.phone_index(&b));
+        assert_ne!(
+            vault.phone_index(&a),
+            Vault::generate().unwrap().phone_index(&a)
+        );
+    }
+
+    #[test]
+    fn the_key_file_is_private_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        let (created, fresh) = Vault::open_or_create(&path).unwrap();
+        assert!(fresh);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let (reopened, fresh) = Vault::open_or_create(&path).unwrap();
+        assert!(!fresh);
+        let sealed = created.seal(ContactId(1), &contact()).unwrap();
+        assert_eq!(reopened.open(&sealed).unwrap(), contact());
+        assert!(Vault::parse("data-key 1 00").is_err());
+        assert!(format!("{created:?}").contains("redacted"));
+    }
+}

@@ -1,0 +1,99 @@
+//! What callers submit to the writer and what they get back.
+
+use domain::admin::{AdminCommand, AdminEvent};
+use domain::ids::{ContactId, TicketNo};
+use domain::org::Actor;
+use domain::ticket::{NewTicket, Ticket, TicketAction, TicketEvent};
+use jiff::Timestamp;
+
+/// One command with who gives it and when.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub actor: Actor,
+    pub now: Timestamp,
+    pub command: Command,
+}
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// 受理. The writer picks the ticket number; the contact arrives already sealed.
+    Receive {
+        request: NewTicket,
+        contact: Option<SealedContact>,
+        answer_on_call: Option<String>,
+    },
+    Ticket {
+        no: TicketNo,
+        action: TicketAction,
+    },
+    /// `secret` carries what must be stored but never logged (a password or token hash).
+    Admin {
+        command: AdminCommand,
+        secret: Option<Secret>,
+    },
+}
+
+#[derive(Clone)]
+pub enum Secret {
+    PasswordHash(String),
+    TokenHash([u8; 32]),
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::PasswordHash(_) => "PasswordHash(…)",
+            Self::TokenHash(_) => "TokenHash(…)",
+        })
+    }
+}
+
+/// A contact sealed by the application's vault: the store never sees plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedContact {
+    pub id: ContactId,
+    pub key_id: u32,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    /// Keyed hash of the normalised phone number, for caller history.
+    pub phone_index: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for SealedContact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SealedContact({}, key {}, {} bytes)",
+            self.id,
+            self.key_id,
+            self.ciphertext.len()
+        )
+    }
+}
+
+/// What a committed command did.
+#[derive(Clone, Debug)]
+pub enum Committed {
+    Ticket {
+        /// The ticket the command named (the new one for `Receive`).
+        no: TicketNo,
+        /// The log entries written, with their sequence numbers.
+        events: Vec<(u64, TicketNo, TicketEvent)>,
+        /// The state after the command of every ticket it touched.
+        tickets: Vec<Ticket>,
+    },
+    Admin {
+        seq: u64,
+        event: AdminEvent,
+    },
+}
+
+impl Committed {
+    /// The state of the named ticket after the command.
+    pub fn ticket(&self) -> Option<&Ticket> {
+        match self {
+            Self::Ticket { no, tickets, .. } => tickets.iter().find(|t| t.no == *no),
+            Self::Admin { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,40 @@
+use domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The command was refused by a domain rule; nothing was written.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+
+    /// The database said no: a uniqueness or integrity constraint.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The stored data contradicts itself (a projection that does not fold, an undecodable entry).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+
+    /// The writer has stopped (shutdown, or a fatal database error).
+    #[error("the store is not accepting writes: {0}")]
+    Unavailable(String),
+
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, Some(message)) = &e
+            && f.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            return Self::Conflict(message.clone());
+        }
+        Self::Database(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}

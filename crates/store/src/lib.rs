@@ -1,0 +1,90 @@
+//! Storage for minsheng. [`Store`] is the contract every backend implements (SQLite here,
+//! PostgreSQL next); the contract tests in `tests/` run against each.
+//!
+//! What every backend guarantees:
+//! - a command is decided and its events appended to the hash-chained log, and the projections
+//!   updated, in one transaction; the caller hears back only after it is durable;
+//! - sequence numbers are gapless and strictly increasing; each entry links to the one before;
+//! - the projections (tickets, the in-memory [`Registry`]) can be rebuilt from the log;
+//! - secrets (sealed contacts, password and token hashes) live beside the log, never in it.
+//!
+//! Invariant: the store decides nothing itself: it loads state, calls `domain`'s decide, and
+//! records the result.
+
+mod command;
+mod error;
+mod query;
+mod registry;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
+use domain::ids::{ContactId, TicketNo, UserId};
+use domain::kpi::{KpiCounts, Period};
+use domain::ticket::Ticket;
+
+pub use command::{Command, Committed, SealedContact, Secret, Submission};
+pub use error::StoreError;
+pub use query::{RebuildReport, StatusCount, TicketQuery, TokenRecord};
+pub use registry::Registry;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Decides and commits one command. Commands from many callers are committed together
+    /// (group commit); each caller hears back once its command is durable.
+    async fn submit(&self, submission: Submission) -> StoreResult<Committed>;
+
+    /// Units, users, categories, divisions and rules as of the last commit.
+    fn registry(&self) -> Arc<Registry>;
+
+    async fn ticket(&self, no: TicketNo) -> StoreResult<Option<Ticket>>;
+
+    /// Tickets matching the query, newest first.
+    async fn tickets(&self, query: TicketQuery) -> StoreResult<Vec<Ticket>>;
+
+    /// How many tickets are in each status (for one unit, or all), and how many of them are past
+    /// their running deadline at `now`.
+    async fn status_counts(
+        &self,
+        unit: Option<domain::ids::UnitId>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<StatusCount>>;
+
+    /// The ticket's log entries, oldest first: its timeline.
+    async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>>;
+
+    /// Tickets whose contact has this phone index (keyed hash), newest first.
+    async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>>;
+
+    async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>>;
+
+    async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>>;
+
+    async fn token(&self, hash: [u8; 32]) -> StoreResult<Option<TokenRecord>>;
+
+    /// The last entry's sequence number and hash.
+    async fn audit_head(&self) -> StoreResult<ChainHead>;
+
+    /// Recomputes the whole chain. The outer error is the store failing; the inner one is the
+    /// chain breaking.
+    async fn verify_log(
+        &self,
+        expected_head: Option<(u64, Hash)>,
+    ) -> StoreResult<Result<ChainHead, ChainBreak>>;
+
+    /// KPI counts from the ticket projections.
+    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts>;
+
+    /// KPI counts by streaming the log.
+    async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts>;
+
+    /// Rebuilds the ticket projections from the log, reporting what differed.
+    async fn rebuild(&self) -> StoreResult<RebuildReport>;
+
+    /// Stops the writer after the commands already queued; later submissions fail.
+    async fn close(&self);
+}

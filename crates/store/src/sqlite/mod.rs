@@ -1,0 +1,257 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, one writer thread
+//! committing in groups, and a pool of read-only connections.
+
+mod read;
+mod rebuild;
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use async_trait::async_trait;
+use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
+use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::kpi::{KpiCounts, Period};
+use domain::ticket::Ticket;
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::{
+    Committed, RebuildReport, Registry, SealedContact, StatusCount, Store, StoreError, StoreResult,
+    Submission, TicketQuery, TokenRecord,
+};
+use writer::{Job, Writer};
+
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Read-only connections in the pool.
+    pub readers: usize,
+    /// The most commands committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            readers: 4,
+            max_batch: 1024,
+        }
+    }
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: crossbeam_channel::Sender<Job>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: ReadPool,
+    registry: Arc<RwLock<Arc<Registry>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates it, rebuilds the registry from
+    /// the log and starts the writer.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path).map_err(|e| {
+            StoreError::Database(format!("cannot open the database {}: {e}", path.display()))
+        })?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;",
+        )?;
+        schema::migrate(&mut conn)?;
+        let head = writer::load_head(&conn)?;
+        let last_at = writer::load_last_at(&conn)?;
+        let registry = writer::load_registry(&conn)?;
+        let published = Arc::new(RwLock::new(Arc::new(registry.clone())));
+        let readers = ReadPool::open(&path, options.readers.max(1))?;
+        let (jobs, receiver) = crossbeam_channel::unbounded();
+        let writer = Writer {
+            conn,
+            chain: writer::Chain { head, last_at },
+            registry,
+            published: published.clone(),
+            max_batch: options.max_batch.max(1),
+        };
+        let handle = std::thread::Builder::new()
+            .name("minsheng-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            path,
+            jobs,
+            writer: Mutex::new(Some(handle)),
+            readers,
+            registry: published,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.readers.run(f).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn submit(&self, submission: Submission) -> StoreResult<Committed> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Submit(Box::new(submission), reply))
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn ticket(&self, no: TicketNo) -> StoreResult<Option<Ticket>> {
+        self.read(move |c| read::ticket(c, no)).await
+    }
+
+    async fn tickets(&self, query: TicketQuery) -> StoreResult<Vec<Ticket>> {
+        self.read(move |c| read::tickets(c, &query)).await
+    }
+
+    async fn status_counts(
+        &self,
+        unit: Option<UnitId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<StatusCount>> {
+        self.read(move |c| read::status_counts(c, unit.as_ref(), now))
+            .await
+    }
+
+    async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+        self.read(move |c| read::ticket_log(c, no)).await
+    }
+
+    async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>> {
+        self.read(move |c| read::caller_history(c, &phone_index, limit))
+            .await
+    }
+
+    async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>> {
+        self.read(move |c| read::contact(c, id)).await
+    }
+
+    async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
+        let user = user.clone();
+        self.read(move |c| read::password_hash(c, &user)).await
+    }
+
+    async fn token(&self, hash: [u8; 32]) -> StoreResult<Option<TokenRecord>> {
+        self.read(move |c| read::token(c, &hash)).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<ChainHead> {
+        self.read(writer::load_head).await
+    }
+
+    async fn verify_log(
+        &self,
+        expected_head: Option<(u64, Hash)>,
+    ) -> StoreResult<Result<ChainHead, ChainBreak>> {
+        self.read(move |c| read::verify(c, expected_head)).await
+    }
+
+    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts> {
+        self.read(move |c| read::kpi_from_tickets(c, period)).await
+    }
+
+    async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {
+        self.read(move |c| read::kpi_from_log(c, period)).await
+    }
+
+    async fn rebuild(&self) -> StoreResult<RebuildReport> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Rebuild(reply))
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    async fn close(&self) {
+        let _ = self.jobs.send(Job::Shutdown);
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+/// Read-only connections, each used by one blocking task at a time.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl ReadPool {
+    fn open(path: &Path, size: usize) -> StoreResult<Self> {
+        let idle = (0..size)
+            .map(|_| open_reader(path))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(idle),
+            permits: Semaphore::new(size),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the read pool is closed".into()))?;
+        let conn = match self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            Some(conn) => conn,
+            // A connection is lost only if a query panicked; replace it.
+            None => open_reader(&self.path)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = f(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("a read query failed: {e}")))?;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn open_reader(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;")?;
+    Ok(conn)
+}

@@ -1,0 +1,236 @@
+//! Named read queries, each a function of a read-only connection.
+
+use domain::audit::{ChainBreak, ChainHead, ChainVerifier, Hash, LogEntry, LogEvent};
+use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::kpi::{EventCounter, KpiCounts, Period, from_tickets};
+use domain::ticket::{Status, Ticket};
+use jiff::Timestamp;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::rows::{self, ENTRY_COLUMNS, decode_ticket};
+use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
+
+pub(crate) fn ticket(conn: &Connection, no: TicketNo) -> StoreResult<Option<Ticket>> {
+    rows::load_ticket(conn, no)
+}
+
+/// The list query: every filter is optional; newest first; cursor paging on the ticket number.
+pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+    let mut sql = String::from("SELECT t.state FROM tickets t");
+    let mut args: Vec<Value> = Vec::new();
+    let arg = |v: Value, args: &mut Vec<Value>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(unit) = &q.unit {
+        let p = arg(Value::Text(unit.to_string()), &mut args);
+        sql += &format!(" JOIN ticket_units u ON u.no = t.no AND u.unit = {p}");
+    }
+    let mut conditions: Vec<String> = Vec::new();
+    if !q.statuses.is_empty() {
+        let list: Vec<String> = q
+            .statuses
+            .iter()
+            .map(|s| arg(Value::Text(s.as_str().into()), &mut args))
+            .collect();
+        conditions.push(format!("t.status IN ({})", list.join(", ")));
+    }
+    if let Some(category) = &q.category {
+        // Codes are digits, so every code under the prefix sorts before prefix + ':'.
+        let low = arg(Value::Text(category.to_string()), &mut args);
+        let high = arg(Value::Text(format!("{category}:")), &mut args);
+        conditions.push(format!("t.category >= {low} AND t.category < {high}"));
+    }
+    if let Some(at) = q.overdue_at {
+        conditions.push(format!(
+            "t.due_at < {}",
+            arg(Value::Integer(at.as_millisecond()), &mut args)
+        ));
+    }
+    if let Some((from, until)) = q.due_before {
+        let from = arg(Value::Integer(from.as_millisecond()), &mut args);
+        let until = arg(Value::Integer(until.as_millisecond()), &mut args);
+        conditions.push(format!("t.due_at >= {from} AND t.due_at < {until}"));
+    }
+    if let Some(from) = q.received_from {
+        conditions.push(format!(
+            "t.received_at >= {}",
+            arg(Value::Integer(from.as_millisecond()), &mut args)
+        ));
+    }
+    if let Some(to) = q.received_to {
+        conditions.push(format!(
+            "t.received_at < {}",
+            arg(Value::Integer(to.as_millisecond()), &mut args)
+        ));
+    }
+    if let Some(before) = q.before {
+        conditions.push(format!(
+            "t.no < {}",
+            arg(Value::Integer(before.to_storage()), &mut args)
+        ));
+    }
+    if !conditions.is_empty() {
+        sql += " WHERE ";
+        sql += &conditions.join(" AND ");
+    }
+    sql += &format!(
+        " ORDER BY t.no DESC LIMIT {}",
+        arg(Value::Integer(i64::from(q.limit.clamp(1, 1000))), &mut args)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let states: Vec<String> = stmt
+        .query_map(params_from_iter(args), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    states.iter().map(|s| decode_ticket(s)).collect()
+}
+
+pub(crate) fn status_counts(
+    conn: &Connection,
+    unit: Option<&UnitId>,
+    now: Timestamp,
+) -> StoreResult<Vec<StatusCount>> {
+    let sql = match unit {
+        Some(_) => {
+            "SELECT t.status, COUNT(*), COALESCE(SUM(t.due_at < ?1), 0) FROM tickets t
+             JOIN ticket_units u ON u.no = t.no AND u.unit = ?2 GROUP BY t.status"
+        }
+        None => {
+            "SELECT status, COUNT(*), COALESCE(SUM(due_at < ?1), 0) FROM tickets WHERE ?2 IS NULL GROUP BY status"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        params![now.as_millisecond(), unit.map(|u| u.as_str())],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (status, count, overdue) = row?;
+        let status = Status::parse(&status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        out.push(StatusCount {
+            status,
+            count: count as u64,
+            overdue: overdue as u64,
+        });
+    }
+    out.sort_by_key(|c| c.status);
+    Ok(out)
+}
+
+pub(crate) fn ticket_log(conn: &Connection, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM log WHERE ticket = ?1 ORDER BY seq"
+    ))?;
+    let entries = stmt.query_map([no.to_storage()], rows::entry)?;
+    entries
+        .map(|e| {
+            e.map_err(StoreError::from)
+                .and_then(|e| e.decode().map_err(StoreError::Corrupt))
+        })
+        .collect()
+}
+
+pub(crate) fn caller_history(
+    conn: &Connection,
+    phone_index: &[u8; 32],
+    limit: u32,
+) -> StoreResult<Vec<Ticket>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.state FROM contacts c JOIN tickets t ON t.contact_id = c.id
+         WHERE c.phone_index = ?1 ORDER BY t.no DESC LIMIT ?2",
+    )?;
+    let states: Vec<String> = stmt
+        .query_map(params![&phone_index[..], limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    states.iter().map(|s| decode_ticket(s)).collect()
+}
+
+pub(crate) fn contact(conn: &Connection, id: ContactId) -> StoreResult<Option<SealedContact>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, key_id, nonce, ciphertext, phone_index FROM contacts WHERE id = ?1",
+        )?
+        .query_row([id.0 as i64], rows::contact)
+        .optional()?)
+}
+
+pub(crate) fn password_hash(conn: &Connection, user: &UserId) -> StoreResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT password_hash FROM credentials WHERE user = ?1")?
+        .query_row([user.as_str()], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn token(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option<TokenRecord>> {
+    Ok(conn
+        .prepare_cached("SELECT id, user, label, created_at, expires_at, revoked_at FROM tokens WHERE hash = ?1")?
+        .query_row([&hash[..]], rows::token)
+        .optional()?)
+}
+
+pub(crate) fn verify(
+    conn: &Connection,
+    expected: Option<(u64, Hash)>,
+) -> StoreResult<Result<ChainHead, ChainBreak>> {
+    let mut verifier = ChainVerifier::new();
+    if let Some((seq, hash)) = expected {
+        verifier = verifier.expecting_head(seq, hash);
+    }
+    let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM log ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let entry = rows::entry(row)?;
+        if let Err(broken) = verifier.check(&entry) {
+            return Ok(Err(broken));
+        }
+    }
+    Ok(verifier.finish())
+}
+
+pub(crate) fn kpi_from_tickets(conn: &Connection, period: Period) -> StoreResult<KpiCounts> {
+    // A ticket with an event in the period was received before its end and last updated after
+    // its start.
+    let mut stmt = conn
+        .prepare_cached("SELECT state FROM tickets WHERE updated_at >= ?1 AND received_at < ?2")?;
+    let states = stmt.query_map(
+        params![period.start.as_millisecond(), period.end.as_millisecond()],
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut tickets = Vec::new();
+    for state in states {
+        tickets.push(decode_ticket(&state?)?);
+    }
+    Ok(from_tickets(period, &tickets))
+}
+
+pub(crate) fn kpi_from_log(conn: &Connection, period: Period) -> StoreResult<KpiCounts> {
+    let mut counter = EventCounter::new(period);
+    let mut stmt = conn.prepare("SELECT seq, at, ticket, kind, body FROM log WHERE ticket IS NOT NULL AND at < ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([period.end.as_millisecond()])?;
+    while let Some(row) = rows.next()? {
+        let (seq, at, ticket, kind, body): (i64, i64, i64, String, String) = (
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        );
+        let corrupt = |what: String| StoreError::Corrupt(format!("log entry {seq}: {what}"));
+        let no = TicketNo::from_storage(ticket).map_err(|e| corrupt(e.to_string()))?;
+        let at = Timestamp::from_millisecond(at).map_err(|e| corrupt(e.to_string()))?;
+        if let LogEvent::Ticket(event) =
+            LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
+        {
+            counter.push(no, at, &event);
+        }
+    }
+    Ok(counter.finish())
+}

@@ -1,0 +1,132 @@
+//! The contract on SQLite, plus what only a file database shows: reopening and raw edits.
+
+use std::sync::Arc;
+
+use domain::ticket::{Status, TicketAction};
+use store::sqlite::{SqliteOptions, SqliteStore};
+use store::{Store, TicketQuery};
+use tempfile::TempDir;
+
+use crate::fixture::*;
+
+async fn fresh() -> (Arc<dyn Store>, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("test.db"), SqliteOptions::default()).unwrap();
+    (Arc::new(store), dir)
+}
+
+crate::contract_tests!(fresh);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_committed_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    let no = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), no, dispatch("roads"))
+        .await
+        .unwrap();
+    let head = store.audit_head().await.unwrap();
+    store.close().await;
+    drop(store);
+
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    assert_eq!(store.audit_head().await.unwrap(), head);
+    assert_eq!(store.registry().units.len(), 3);
+    assert_eq!(
+        store.ticket(no).await.unwrap().unwrap().status,
+        Status::Dispatched
+    );
+    // The chain continues from where it was.
+    act(
+        &store,
+        handler("roads"),
+        at_hours(2),
+        no,
+        TicketAction::Sign,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.verify_log(None).await.unwrap().unwrap().seq,
+        head.seq + 1
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_repairs_a_projection_edited_behind_the_logs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    let edited = receive(&store).await;
+    let deleted = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), edited, dispatch("roads"))
+        .await
+        .unwrap();
+    let forged = rusqlite::Connection::open(&path).unwrap();
+    forged
+        .execute(
+            "UPDATE tickets SET status = 'closed' WHERE no = ?1",
+            [edited.to_storage()],
+        )
+        .unwrap();
+    forged
+        .execute(
+            "UPDATE tickets SET category = '080101' WHERE no = ?1",
+            [deleted.to_storage()],
+        )
+        .unwrap();
+    forged.execute(
+        "INSERT INTO tickets (no, status, category, received_at, updated_at, version, state) SELECT no + 1000, status, category, received_at, updated_at, version, state FROM tickets WHERE no = ?1",
+        [deleted.to_storage()],
+    )
+    .unwrap();
+    drop(forged);
+    assert_eq!(
+        store
+            .tickets(TicketQuery {
+                statuses: vec![Status::Closed],
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let report = store.rebuild().await.unwrap();
+    assert_eq!(report.differing, vec![edited, deleted]);
+    assert_eq!(report.orphans.len(), 1);
+    assert!(
+        store
+            .tickets(TicketQuery {
+                statuses: vec![Status::Closed],
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.rebuild().await.unwrap().differing.is_empty());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_refuses_updates_and_deletes_through_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let update = conn
+        .execute("UPDATE log SET actor = 'someone' WHERE seq = 1", [])
+        .unwrap_err();
+    assert!(update.to_string().contains("append-only"), "{update}");
+    assert!(conn.execute("DELETE FROM log WHERE seq = 1", []).is_err());
+    store.close().await;
+}
