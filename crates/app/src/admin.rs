@@ -41,6 +41,23 @@ impl App {
             .await
     }
 
+    /// Creates a user with an already computed password hash (bulk imports, the demo city).
+    pub async fn create_user_with_hash(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        user: User,
+        hash: String,
+    ) -> AppResult<()> {
+        self.admin(
+            actor,
+            now,
+            AdminCommand::CreateUser(user),
+            Some(Secret::PasswordHash(hash)),
+        )
+        .await
+    }
+
     pub async fn update_user(&self, actor: &Actor, now: Timestamp, user: User) -> AppResult<()> {
         self.admin(actor, now, AdminCommand::UpdateUser(user), None)
             .await

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod error;
+pub mod export;
 pub mod kpi;
 pub mod shipped;
 pub mod tickets;

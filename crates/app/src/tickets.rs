@@ -39,6 +39,13 @@ pub struct NewTicketInput {
     pub answer_on_call: Option<String>,
 }
 
+/// A contact shown in full, and where the log recorded that it was.
+#[derive(Clone, Debug)]
+pub struct RevealedContact {
+    pub contact: Contact,
+    pub audit_seq: u64,
+}
+
 /// Filters for a ticket list. Unit staff always get their own unit's tickets.
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {
@@ -176,26 +183,25 @@ impl App {
             .collect())
     }
 
-    /// Shows the full contact, after recording who asked and why in the same transaction.
+    /// Shows the full contact, after recording who asked and why in the audit log.
     pub async fn reveal_contact(
         &self,
         actor: &Actor,
         now: Timestamp,
         no: TicketNo,
         reason: &str,
-    ) -> AppResult<Contact> {
+    ) -> AppResult<RevealedContact> {
+        let action = TicketAction::RevealContact {
+            reason: reason.to_owned(),
+        };
         let committed = self
-            .submit(
-                actor,
-                now,
-                Command::Ticket {
-                    no,
-                    action: TicketAction::RevealContact {
-                        reason: reason.to_owned(),
-                    },
-                },
-            )
+            .submit(actor, now, Command::Ticket { no, action })
             .await?;
+        let audit_seq = match &committed {
+            store::Committed::Ticket { events, .. } => events.last().map(|(seq, _, _)| *seq),
+            store::Committed::Admin { seq, .. } => Some(*seq),
+        }
+        .unwrap_or_default();
         let id = committed
             .ticket()
             .and_then(|t| t.contact)
@@ -204,7 +210,10 @@ impl App {
             self.store.contact(id).await?.ok_or_else(|| {
                 AppError::Internal(format!("contact {id} of ticket {no} is missing"))
             })?;
-        self.vault.open(&sealed)
+        Ok(RevealedContact {
+            contact: self.vault.open(&sealed)?,
+            audit_seq,
+        })
     }
 
     pub async fn list(

@@ -1,0 +1,76 @@
+//! The HTTP layer: the JSON API (`/api/v1`), its OpenAPI document, and the landing page. Each
+//! handler parses, calls one use case and shapes the answer; rules live below.
+//!
+//! Invariant: no SQL and no business rule here; errors leave as `{"error": {"code", "message"}}`.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use app::App;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// The largest request body accepted (JSON; uploads come with the citizen channels).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    let (api, openapi) = api::router();
+    let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let json = openapi_json.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        json.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
+        .route("/", get(landing))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async {
+            error::WebError::not_found(
+                "no such page; the API lives under /api/v1 (see /api/openapi.json)",
+            )
+        })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| {
+            error::WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "something went wrong on our side",
+            )
+            .into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn landing() -> Html<&'static str> {
+    Html(include_str!("landing.html"))
+}
