@@ -28,6 +28,12 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<domain::ParseError> for AppError {
+    fn from(e: domain::ParseError) -> Self {
+        Self::Refused(e.into())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -57,27 +57,7 @@ pub async fn build(app: &App, now: Timestamp, options: &DemoOptions) -> AppResul
     }
     let from = now - SignedDuration::from_hours(24 * i64::from(options.days));
     // Everything about the city predates its traffic.
-    let setup = from - SignedDuration::from_hours(1);
-    app.initialise(setup).await?;
-    let city = City::build();
-    let admin = Actor::system("demo");
-    app.register_divisions(
-        &admin,
-        setup,
-        "demo city (fictional province code 99)",
-        city.divisions.clone(),
-    )
-    .await?;
-    for unit in &city.units {
-        app.create_unit(&admin, setup, unit.clone()).await?;
-    }
-    // One hash for every demo account: they share a password anyway, and hashing 150 times would
-    // only slow the demo down.
-    let hash = app::auth::hash_password(DEMO_PASSWORD)?;
-    for user in &city.users {
-        app.create_user_with_hash(&admin, setup, user.clone(), hash.clone())
-            .await?;
-    }
+    let city = build_city(app, from - SignedDuration::from_hours(1)).await?;
     let traffic = traffic::Traffic::new(app, &city, options.seed)
         .run(from, now, options.per_day)
         .await;
@@ -88,4 +68,26 @@ pub async fn build(app: &App, now: Timestamp, options: &DemoOptions) -> AppResul
         from,
         to: now,
     })
+}
+
+/// Sets up the demo city's divisions, units and people (password [`DEMO_PASSWORD`]) at `at`,
+/// without any traffic: the starting point for tests and benchmarks.
+pub async fn build_city(app: &App, at: Timestamp) -> AppResult<City> {
+    app.initialise(at).await?;
+    let city = City::build();
+    let admin = Actor::system("demo");
+    let source = "demo city (fictional province code 99)";
+    app.register_divisions(&admin, at, source, city.divisions.clone())
+        .await?;
+    for unit in &city.units {
+        app.create_unit(&admin, at, unit.clone()).await?;
+    }
+    // One hash for every demo account: they share a password anyway, and hashing 150 times would
+    // only slow the demo down.
+    let hash = app::auth::hash_password(DEMO_PASSWORD)?;
+    for user in &city.users {
+        app.create_user_with_hash(&admin, at, user.clone(), hash.clone())
+            .await?;
+    }
+    Ok(city)
 }

@@ -708,12 +708,14 @@ impl<'a> Traffic<'a> {
                 let profile = unit
                     .and_then(|u| self.profiles.get(&u).copied())
                     .unwrap_or(AVERAGE);
-                let hours = self.rng.f64() * 2.0 * profile.sign_hours
+                let mut hours = self.rng.f64() * 2.0 * profile.sign_hours
                     / (1.0 + f64::from(self.tickets[i].reopened));
-                Some((
-                    self.working(at + SignedDuration::from_secs((hours * 3600.0) as i64)),
-                    Step::Sign,
-                ))
+                if self.round_the_clock(i) {
+                    // On-duty crews sign urgent tickets within minutes, day or night.
+                    hours /= 8.0;
+                }
+                let delay = SignedDuration::from_secs((hours * 3600.0) as i64);
+                Some((self.unit_time(i, at + delay), Step::Sign))
             }
             (Step::DecideReturn, Status::InProgress) => {
                 self.plan_handling(i, at);
@@ -771,7 +773,12 @@ impl<'a> Traffic<'a> {
         let window = reply_by.duration_since(signed).as_secs().max(3600);
         let mut plan: Vec<(Timestamp, Step)> = Vec::new();
         if self.rng.f64() < profile.contact {
-            plan.push((self.working_after(signed, 20, 300), Step::Contact));
+            let contact = if self.round_the_clock(i) {
+                signed + minutes(&mut self.rng, 3, 20)
+            } else {
+                self.working_after(signed, 20, 300)
+            };
+            plan.push((contact, Step::Contact));
             let revealable = !self.tickets[i].confidential && self.tickets[i].contact.is_some();
             if revealable && self.rng.f64() < 0.06 {
                 plan.push((self.working_after(signed, 5, 19), Step::Reveal));
@@ -814,7 +821,7 @@ impl<'a> Traffic<'a> {
             _ => ReplyClaim::Solved,
         };
         plan.push((
-            self.working(reply_at)
+            self.unit_time(i, reply_at)
                 .max(plan.last().map(|p| p.0).unwrap_or(signed)),
             Step::Reply,
         ));
@@ -828,6 +835,19 @@ impl<'a> Traffic<'a> {
             minutes(&mut self.rng, 5, 45)
         } else {
             minutes(&mut self.rng, 30, 240)
+        }
+    }
+
+    /// Urgent tiers run on the clock: their crews work nights and holidays.
+    fn round_the_clock(&self, i: usize) -> bool {
+        matches!(self.tickets[i].scenario.tier, "emergency" | "utility")
+    }
+
+    fn unit_time(&mut self, i: usize, at: Timestamp) -> Timestamp {
+        if self.round_the_clock(i) {
+            at
+        } else {
+            self.working(at)
         }
     }
 

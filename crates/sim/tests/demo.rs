@@ -1,5 +1,7 @@
 //! The demo city builds through the real use cases and yields realistic, non-trivial figures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly; that is their job.
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

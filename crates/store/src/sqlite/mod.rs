@@ -93,6 +93,20 @@ impl SqliteStore {
         })
     }
 
+    /// Verifies the log of the database file at `path` without starting a writer or trusting
+    /// anything else in it: usable on a database too damaged to open normally.
+    pub fn verify_file(
+        path: &Path,
+        expected_head: Option<(u64, Hash)>,
+    ) -> StoreResult<Result<ChainHead, ChainBreak>> {
+        read::verify(&open_existing_reader(path)?, expected_head)
+    }
+
+    /// The head of the log in the database file at `path`, read without opening the store.
+    pub fn head_of_file(path: &Path) -> StoreResult<ChainHead> {
+        writer::load_head(&open_existing_reader(path)?)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -245,6 +259,16 @@ impl ReadPool {
         }
         result
     }
+}
+
+fn open_existing_reader(path: &Path) -> StoreResult<Connection> {
+    if !path.exists() {
+        return Err(StoreError::Database(format!(
+            "there is no database at {}",
+            path.display()
+        )));
+    }
+    open_reader(path)
 }
 
 fn open_reader(path: &Path) -> StoreResult<Connection> {

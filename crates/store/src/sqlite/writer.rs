@@ -20,6 +20,9 @@ use super::rows::{load_ticket, save_ticket};
 use crate::registry::{REGISTRY_KINDS, Registry};
 use crate::{Command, Committed, RebuildReport, Secret, StoreError, StoreResult, Submission};
 
+/// How long the writer waits for work before checking for other writers.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) enum Job {
     Submit(Box<Submission>, oneshot::Sender<StoreResult<Committed>>),
     Rebuild(oneshot::Sender<StoreResult<RebuildReport>>),
@@ -46,7 +49,15 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub fn run(mut self, jobs: Receiver<Job>) {
-        'serve: while let Ok(first) = jobs.recv() {
+        'serve: loop {
+            let first = match jobs.recv_timeout(IDLE_CHECK) {
+                Ok(job) => job,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.follow_other_writers();
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
             let mut submissions = Vec::new();
             let mut next = Some(first);
             while let Some(job) = next.take() {
@@ -71,6 +82,32 @@ impl Writer {
         tracing::info!("store writer stopped");
     }
 
+    /// When idle, notices entries another process appended (a console command while the server
+    /// runs), so a deactivated user or a new unit takes effect within a second.
+    fn follow_other_writers(&mut self) {
+        let Ok(stored) = load_head(&self.conn) else {
+            return;
+        };
+        if stored == self.chain.head {
+            return;
+        }
+        match (load_last_at(&self.conn), load_registry(&self.conn)) {
+            (Ok(last_at), Ok(registry)) => {
+                self.chain = Chain {
+                    head: stored,
+                    last_at,
+                };
+                self.registry = registry;
+                if let Ok(mut published) = self.published.write() {
+                    *published = Arc::new(self.registry.clone());
+                }
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::error!(%error, "cannot follow entries another process appended")
+            }
+        }
+    }
+
     fn rebuild(&mut self) -> StoreResult<RebuildReport> {
         let report = super::rebuild::rebuild(&mut self.conn)?;
         self.registry = load_registry(&self.conn)?;
@@ -93,6 +130,19 @@ impl Writer {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have appended since the last batch (an administrator's console
+            // command while the server runs): continue the chain from where it really ends, with
+            // the organisation as it now is. The immediate transaction holds the write lock, so
+            // nobody appends between this check and the commit.
+            let stored = load_head(&tx)?;
+            if stored != self.chain.head {
+                registry_before.get_or_insert_with(|| self.registry.clone());
+                self.chain = Chain {
+                    head: stored,
+                    last_at: load_last_at(&tx)?,
+                };
+                self.registry = load_registry(&tx)?;
+            }
             let mut results = Vec::with_capacity(batch.len());
             for (submission, _) in &batch {
                 tx.execute_batch("SAVEPOINT command")?;

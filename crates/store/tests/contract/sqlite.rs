@@ -130,3 +130,49 @@ async fn the_log_refuses_updates_and_deletes_through_sql() {
     assert!(conn.execute("DELETE FROM log WHERE seq = 1", []).is_err());
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_on_one_file_keep_one_chain() {
+    // As when an administrator runs a console command while the server is running.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let server = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&server).await;
+    let console = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    for i in 0..20 {
+        let writer: &dyn Store = if i % 2 == 0 { &server } else { &console };
+        receive(writer).await;
+    }
+    let newcomer = user(
+        "newcomer",
+        domain::org::Role::Dispatcher,
+        domain::org::Affiliation::Centre,
+    );
+    console
+        .submit(store::Submission {
+            actor: domain::org::Actor::system("test"),
+            now: t0(),
+            command: store::Command::Admin {
+                command: domain::admin::AdminCommand::CreateUser(newcomer.clone()),
+                secret: None,
+            },
+        })
+        .await
+        .unwrap();
+    // The server's next command sees the new user and continues the same chain.
+    let no = receive(&server).await;
+    act(
+        &server,
+        newcomer.actor(),
+        at_hours(1),
+        no,
+        dispatch("roads"),
+    )
+    .await
+    .unwrap();
+    let head = server.verify_log(None).await.unwrap().unwrap();
+    assert_eq!(head, console.verify_log(None).await.unwrap().unwrap());
+    assert_eq!(no.counter(), 21);
+    console.close().await;
+    server.close().await;
+}

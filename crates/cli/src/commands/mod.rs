@@ -1,0 +1,6 @@
+pub mod admin;
+pub mod audit;
+pub mod bench;
+pub mod demo;
+pub mod kpi;
+pub mod serve;

@@ -1,0 +1,82 @@
+//! `minsheng serve`: the server, optionally over a fresh demo city.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use sim::DemoOptions;
+
+use crate::DbArgs;
+use crate::commands::demo;
+use crate::context::Installation;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "MINSHENG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Build a demo city with simulated traffic first, if the database does not have one.
+    #[arg(long)]
+    pub demo: bool,
+    /// Days of demo traffic (with --demo).
+    #[arg(long, default_value_t = 30)]
+    pub demo_days: u32,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let installation = Installation::open_uninitialised(&args.db).await?;
+    let app = installation.app.clone();
+    let new_database = installation.store.audit_head().await?.seq == 0;
+    if args.demo && new_database {
+        demo::build_and_report(
+            &app,
+            &DemoOptions {
+                days: args.demo_days,
+                ..DemoOptions::default()
+            },
+        )
+        .await?;
+    } else if args.demo && !sim::is_built(&app) {
+        println!(
+            "Note: {} already holds data, so no demo city was built; use a new --db path for one.",
+            args.db.db.display()
+        );
+    }
+    app.initialise(app.now()).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another server running there? choose one with --listen",
+                args.listen
+            )
+        })?;
+    let address = listener.local_addr()?;
+    println!();
+    println!(
+        "minsheng is serving http://{address}/  (API: http://{address}/api/v1, OpenAPI: http://{address}/api/openapi.json)"
+    );
+    println!(
+        "Database: {}   Key file: {}",
+        args.db.db.display(),
+        installation.key_file.display()
+    );
+    if installation.new_keys {
+        println!(
+            "A new key file was created: back it up apart from the database; without it the citizens' contacts cannot be read."
+        );
+    }
+    if sim::is_built(&app) {
+        demo::print_logins(address);
+    }
+    println!("Press Ctrl-C to stop.");
+    web::serve(app, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    installation.close().await;
+    println!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,85 @@
+//! Opening an installation: the store, the vault and the use cases over them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use app::App;
+use app::clock::SystemClock;
+use app::vault::Vault;
+use store::Store;
+use store::sqlite::{SqliteOptions, SqliteStore};
+
+use crate::DbArgs;
+
+pub struct Installation {
+    pub app: Arc<App>,
+    pub store: Arc<dyn Store>,
+    pub key_file: PathBuf,
+    /// The key file was created just now.
+    pub new_keys: bool,
+}
+
+impl Installation {
+    /// Opens (creating if needed) the database and its key file, and loads the defaults into a
+    /// new database.
+    pub async fn open(args: &DbArgs) -> anyhow::Result<Installation> {
+        let installation = Self::open_uninitialised(args).await?;
+        installation.app.initialise(installation.app.now()).await?;
+        Ok(installation)
+    }
+
+    /// Opens without loading the defaults into a new database: for the demo city, whose history
+    /// (defaults included) starts in the past.
+    pub async fn open_uninitialised(args: &DbArgs) -> anyhow::Result<Installation> {
+        let key_file = args
+            .key_file
+            .clone()
+            .unwrap_or_else(|| default_key_file(&args.db));
+        let store = SqliteStore::open(&args.db, SqliteOptions::default())
+            .with_context(|| format!("opening the database {}", args.db.display()))?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let empty = store.audit_head().await?.seq == 0;
+        if !empty && !key_file.exists() {
+            bail!(
+                "the key file {} is missing. The database {} holds sealed contacts that only this key can open: \
+                 restore the key file from your backup, or pass --key-file",
+                key_file.display(),
+                args.db.display()
+            );
+        }
+        let (vault, new_keys) = Vault::open_or_create(&key_file)?;
+        if new_keys {
+            tracing::info!(path = %key_file.display(), "created a new key file (mode 0600); back it up apart from the database");
+        }
+        let app = Arc::new(App::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(SystemClock),
+        ));
+        Ok(Installation {
+            app,
+            store,
+            key_file,
+            new_keys,
+        })
+    }
+
+    /// Opens an existing database only.
+    pub async fn open_existing(args: &DbArgs) -> anyhow::Result<Installation> {
+        if !args.db.exists() {
+            bail!("there is no database at {}; check --db", args.db.display());
+        }
+        Self::open(args).await
+    }
+
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}
+
+pub fn default_key_file(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".keys");
+    db.with_file_name(name)
+}

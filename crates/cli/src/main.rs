@@ -1,0 +1,118 @@
+//! `minsheng`: run the 12345 hotline platform, build a demo city, check the audit record, report
+//! KPIs, administer users and units, and measure performance.
+
+mod commands;
+mod context;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{admin, audit, bench, demo, kpi, serve};
+
+#[derive(Parser)]
+#[command(name = "minsheng", version, about = "民声 minsheng — the 12345 citizen service hotline platform", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives. `--db` takes a file path (SQLite, created if missing).
+#[derive(clap::Args, Clone, Debug)]
+pub struct DbArgs {
+    /// The database: a SQLite file path.
+    #[arg(long, env = "MINSHENG_DB", default_value = "minsheng.db")]
+    pub db: PathBuf,
+    /// The key file that seals citizens' contacts [default: <db>.keys]. Created for a new
+    /// database; required for an existing one.
+    #[arg(long, env = "MINSHENG_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the JSON API; `--demo` builds a demo city first if the database is new).
+    Serve(serve::Args),
+    /// Build a demo city with days of simulated traffic into a new database.
+    Demo(demo::Args),
+    /// Check or read the tamper-evident audit record.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Rebuild the ticket projections from the log and report any difference.
+    Rebuild(DbArgs),
+    /// The unit ranking and hotline figures for a month.
+    Kpi(kpi::Args),
+    /// Manage users.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Issue or revoke API tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Manage handling units.
+    #[command(subcommand)]
+    Unit(admin::UnitCommand),
+    /// Register administrative divisions.
+    #[command(subcommand)]
+    Divisions(admin::DivisionsCommand),
+    /// Replace the request taxonomy.
+    #[command(subcommand)]
+    Taxonomy(admin::TaxonomyCommand),
+    /// Add official holidays and adjusted working days.
+    #[command(subcommand)]
+    Calendar(admin::CalendarCommand),
+    /// Show or change deadlines, follow-up limits and KPI weights.
+    #[command(subcommand)]
+    Policy(admin::PolicyCommand),
+    /// Measure throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,minsheng=info,web=info,app=info,store=info",
+                )
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Audit(command) => audit::run(command).await,
+            Command::Rebuild(db) => audit::rebuild(db).await,
+            Command::Kpi(args) => kpi::run(args).await,
+            Command::User(command) => admin::user(command).await,
+            Command::Token(command) => admin::token(command).await,
+            Command::Unit(command) => admin::unit(command).await,
+            Command::Divisions(command) => admin::divisions(command).await,
+            Command::Taxonomy(command) => admin::taxonomy(command).await,
+            Command::Calendar(command) => admin::calendar(command).await,
+            Command::Policy(command) => admin::policy(command).await,
+            Command::Bench(command) => bench::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

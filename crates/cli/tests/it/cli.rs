@@ -1,0 +1,439 @@
+//! The `minsheng` binary as an administrator uses it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+pub fn minsheng() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minsheng"));
+    command
+        .env("RUST_LOG", "error")
+        .env_remove("MINSHENG_DB")
+        .env_remove("MINSHENG_KEY_FILE");
+    command
+}
+
+pub fn run(args: &[&str]) -> Output {
+    minsheng()
+        .args(args)
+        .output()
+        .expect("the minsheng binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A small demo city with two days of traffic in a fresh directory.
+pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("city.db");
+    let out = run(&[
+        "demo",
+        "--db",
+        db.to_str().unwrap(),
+        "--days",
+        "3",
+        "--per-day",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("tickets"), "{}", stdout(&out));
+    (dir, db)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["audit", "--help"],
+        vec!["audit", "verify", "--help"],
+        vec!["audit", "head", "--help"],
+        vec!["rebuild", "--help"],
+        vec!["kpi", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["unit", "add", "--help"],
+        vec!["divisions", "import", "--help"],
+        vec!["taxonomy", "import", "--help"],
+        vec!["calendar", "import", "--help"],
+        vec!["policy", "show", "--help"],
+        vec!["bench", "intake", "--help"],
+        vec!["bench", "lifecycle", "--help"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(stdout(&out).contains("Usage"), "{args:?}: {}", stdout(&out));
+    }
+    let top = stdout(&run(&["--help"]));
+    for command in [
+        "serve", "demo", "audit", "rebuild", "kpi", "user", "token", "bench",
+    ] {
+        assert!(top.contains(command), "{command} missing from --help");
+    }
+}
+
+#[test]
+fn audit_head_rebuild_and_kpi_on_a_demo_city() {
+    let (_dir, db) = demo_db();
+    let verify = run(&["audit", "verify", "--db", s(&db)]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    let head = stdout(&run(&["audit", "head", "--db", s(&db)]));
+    let (seq, hash) = head.trim().split_once(' ').unwrap();
+    assert!(
+        stdout(&verify).contains(&format!("intact: {seq} entries, head {seq} {hash}")),
+        "{}",
+        stdout(&verify)
+    );
+    assert_eq!(hash.len(), 64);
+    let with_expect = run(&[
+        "audit",
+        "verify",
+        "--db",
+        s(&db),
+        "--expect",
+        &format!("{seq}:{hash}"),
+    ]);
+    assert!(with_expect.status.success());
+
+    let rebuild = run(&["rebuild", "--db", s(&db)]);
+    assert!(
+        rebuild.status.success(),
+        "{}{}",
+        stdout(&rebuild),
+        stderr(&rebuild)
+    );
+    assert!(
+        stdout(&rebuild).contains("matched the log exactly"),
+        "{}",
+        stdout(&rebuild)
+    );
+    assert_eq!(
+        stdout(&run(&["audit", "head", "--db", s(&db)])),
+        head,
+        "a rebuild writes nothing to the log"
+    );
+
+    let month = this_month();
+    let table = run(&["kpi", "--db", s(&db), "--month", &month]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        stdout(&table).contains("composite") && stdout(&table).contains("Hotline:"),
+        "{}",
+        stdout(&table)
+    );
+    let json_out = run(&["kpi", "--db", s(&db), "--month", &month, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert!(!report["units"].as_array().unwrap().is_empty());
+    let from_log: Value = serde_json::from_slice(
+        &run(&[
+            "kpi",
+            "--db",
+            s(&db),
+            "--month",
+            &month,
+            "--format",
+            "json",
+            "--source",
+            "log",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        report["units"], from_log["units"],
+        "KPIs from the projections equal KPIs recomputed from the log"
+    );
+    let csv = stdout(&run(&[
+        "kpi",
+        "--db",
+        s(&db),
+        "--month",
+        &month,
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        csv.starts_with("rank,unit,name,composite,response_rate,resolution_rate,satisfaction_rate")
+    );
+    assert_eq!(
+        csv.lines().count(),
+        report["units"].as_array().unwrap().len() + 1
+    );
+    let bad = run(&["kpi", "--db", s(&db), "--month", "November"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("YYYY-MM"), "{}", stderr(&bad));
+}
+
+/// The current month in Beijing, where the demo's traffic ends.
+#[allow(clippy::disallowed_methods)]
+fn this_month() -> String {
+    jiff::Timestamp::now()
+        .in_tz("Asia/Shanghai")
+        .unwrap()
+        .strftime("%Y-%m")
+        .to_string()
+}
+
+#[test]
+fn an_administrator_adds_a_user_and_a_token_that_the_server_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let add_unit = run(&[
+        "unit",
+        "add",
+        "--db",
+        s(&db),
+        "--id",
+        "city",
+        "--name",
+        "示例市人民政府",
+        "--kind",
+        "city",
+    ]);
+    assert!(add_unit.status.success(), "{}", stderr(&add_unit));
+    let mut child = minsheng()
+        .args([
+            "user",
+            "add",
+            "--db",
+            s(&db),
+            "--name",
+            "li.na",
+            "--display-name",
+            "李娜",
+            "--role",
+            "operator",
+            "--org",
+            "contractor",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-secret\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let refused = run(&[
+        "user",
+        "add",
+        "--db",
+        s(&db),
+        "--name",
+        "x.y",
+        "--display-name",
+        "某",
+        "--role",
+        "dispatcher",
+        "--org",
+        "contractor",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused)
+            .contains("dispatcher cannot be held by staff of the call-centre contractor"),
+        "{}",
+        stderr(&refused)
+    );
+    let generated = run(&[
+        "user",
+        "add",
+        "--db",
+        s(&db),
+        "--name",
+        "zhou.min",
+        "--display-name",
+        "周敏",
+        "--role",
+        "supervisor",
+        "--org",
+        "centre",
+    ]);
+    assert!(stdout(&generated).contains("Password (shown once):"));
+
+    let token = run(&[
+        "token",
+        "create",
+        "--db",
+        s(&db),
+        "--user",
+        "li.na",
+        "--days",
+        "1",
+    ]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token = stdout(&token).trim().to_owned();
+    assert!(token.starts_with("ms_"));
+    let users = stdout(&run(&["user", "list", "--db", s(&db)]));
+    assert!(
+        users.contains("li.na") && users.contains("zhou.min"),
+        "{users}"
+    );
+
+    let (mut server, base) = serve(&db, &[]);
+    let client = reqwest::blocking::Client::new();
+    let me: Value = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(me["display_name"], "李娜");
+    let login = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"username": "li.na", "password": "a-long-secret"}))
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 201);
+
+    // Deactivated from the console while the server runs: the server notices within a second or so.
+    assert!(
+        run(&["user", "deactivate", "--db", s(&db), "--name", "li.na"])
+            .status
+            .success()
+    );
+    let refused = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status()
+            == 401
+    });
+    assert!(refused, "a deactivated user's token kept working");
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
+/// Starts `minsheng serve` on a free port; returns the process and its base URL.
+pub fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = minsheng()
+        .args(["serve", "--db", s(db), "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("minsheng is serving ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+#[test]
+fn serve_with_demo_builds_the_city_and_prints_the_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut child = minsheng()
+        .args([
+            "serve",
+            "--db",
+            s(&db),
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--demo-days",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        text.push_str(&line);
+        text.push('\n');
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(text.contains("Built in"), "{text}");
+    assert!(
+        text.contains("minsheng is serving http://127.0.0.1:"),
+        "{text}"
+    );
+    for login in [
+        "operator",
+        "dispatcher",
+        "h-cgj",
+        "followup",
+        "supervisor",
+        "admin",
+        "minsheng-demo",
+    ] {
+        assert!(text.contains(login), "{login} is not printed:\n{text}");
+    }
+    assert!(dir.path().join("demo.db.keys").exists());
+}
+
+#[test]
+fn a_database_without_its_key_file_is_refused_rather_than_rekeyed() {
+    let (dir, db) = demo_db();
+    std::fs::rename(
+        dir.path().join("city.db.keys"),
+        dir.path().join("elsewhere.keys"),
+    )
+    .unwrap();
+    let out = run(&["kpi", "--db", s(&db), "--month", "2026-11"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("key file") && stderr(&out).contains("missing"),
+        "{}",
+        stderr(&out)
+    );
+    let with_key = run(&[
+        "kpi",
+        "--db",
+        s(&db),
+        "--month",
+        "2026-11",
+        "--key-file",
+        s(&dir.path().join("elsewhere.keys")),
+    ]);
+    assert!(with_key.status.success(), "{}", stderr(&with_key));
+    let again = run(&[
+        "demo",
+        "--db",
+        s(&db),
+        "--key-file",
+        s(&dir.path().join("elsewhere.keys")),
+    ]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("new --db"), "{}", stderr(&again));
+}

@@ -1,0 +1,11 @@
+//! Integration tests against the real server on port 0 and the real `minsheng` binary, each over
+//! a fresh database. One test binary, to keep link time down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly; that is their job.
+
+mod api_errors;
+mod api_lifecycle;
+mod api_privacy;
+mod api_queries;
+mod cli;
+mod tamper;
