@@ -2,6 +2,7 @@
 //! database in a temporary directory, with durable (`synchronous=FULL`) commits. These are
 //! measurements, never assertions: the figures depend on the machine.
 
+use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,10 +53,11 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+    let sqlite = Arc::new(SqliteStore::open(
         dir.path().join("bench.db"),
         SqliteOptions::default(),
     )?);
+    let store: Arc<dyn Store> = sqlite.clone();
     let app = Arc::new(App::new(
         store.clone(),
         Arc::new(Vault::generate()?),
@@ -76,6 +78,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => lifecycle(&app, &server, clients, tickets, http).await?,
     }
     server.stop().await;
+    print_writer_stats(sqlite.stats());
     match store.verify_log(None).await? {
         Ok(head) => println!(
             "Audit log verified afterwards: {} entries, head {}.",
@@ -85,6 +88,17 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_writer_stats(stats: &store::sqlite::WriterStats) {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let (batches, commands) = (load(&stats.batches).max(1), load(&stats.commands));
+    println!(
+        "  writer: {batches} group commits, {:.1} commands each; per commit {:.2} ms deciding and writing, {:.2} ms committing (WAL write + fsync)",
+        commands as f64 / batches as f64,
+        load(&stats.work_us) as f64 / batches as f64 / 1000.0,
+        load(&stats.commit_us) as f64 / batches as f64 / 1000.0,
+    );
 }
 
 struct Server {
@@ -114,16 +128,48 @@ impl Server {
     }
 }
 
+/// Runs `total` jobs from `clients` concurrent tasks, each taking the next job number when it
+/// finishes one; returns each job's duration (`None` if it failed) and the wall time.
+async fn run_clients<F, Fut>(
+    clients: usize,
+    total: usize,
+    job: F,
+) -> (Vec<Option<Duration>>, Duration)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (job, next) = (job.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return times;
+                    }
+                    let sent = Instant::now();
+                    times.push(job(i).await.ok().map(|_| sent.elapsed()));
+                }
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(total);
+    for task in tasks {
+        times.extend(task.await.unwrap_or_default());
+    }
+    (times, started.elapsed())
+}
+
 async fn token(app: &App, user: &str) -> anyhow::Result<String> {
     let id = domain::ids::UserId::parse(user)?;
+    let valid = Some(SignedDuration::from_hours(2));
     Ok(app
-        .issue_token(
-            &Actor::system("bench"),
-            app.now(),
-            &id,
-            "bench",
-            Some(SignedDuration::from_hours(2)),
-        )
+        .issue_token(&Actor::system("bench"), app.now(), &id, "bench", valid)
         .await?
         .token)
 }
@@ -148,43 +194,30 @@ fn ticket_body(i: usize) -> serde_json::Value {
 }
 
 async fn intake(app: &App, server: &Server, clients: usize, requests: usize) -> anyhow::Result<()> {
-    let token = token(app, "operator").await?;
+    let token = Arc::new(token(app, "operator").await?);
     let client = client(clients)?;
-    let url = format!("{}/api/v1/tickets", server.base);
-    let post = |i: usize| {
-        client
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&ticket_body(i))
-            .send()
+    let url = Arc::new(format!("{}/api/v1/tickets", server.base));
+    let post = move |i: usize| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        async move {
+            let response = client
+                .post(url.as_str())
+                .bearer_auth(token.as_str())
+                .json(&ticket_body(i))
+                .send()
+                .await?;
+            if response.status() != reqwest::StatusCode::CREATED {
+                bail!("status {}", response.status());
+            }
+            Ok(())
+        }
     };
     for i in 0..500 {
-        post(i).await?.error_for_status()?;
+        post(i).await?;
     }
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    let workers = (0..clients).map(|_| async {
-        let mut latencies = Vec::new();
-        let mut failures = 0usize;
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= requests {
-                break;
-            }
-            let sent = Instant::now();
-            match post(500 + i).await {
-                Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
-                    latencies.push(sent.elapsed())
-                }
-                _ => failures += 1,
-            }
-        }
-        (latencies, failures)
-    });
-    let results = futures::future::join_all(workers).await;
-    let elapsed = started.elapsed();
-    let failures: usize = results.iter().map(|r| r.1).sum();
-    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|r| r.0).collect();
+    let (times, elapsed) = run_clients(clients, requests, move |i| post(500 + i)).await;
+    let failures = times.iter().filter(|t| t.is_none()).count();
+    let mut latencies: Vec<Duration> = times.into_iter().flatten().collect();
     latencies.sort();
     println!();
     println!(
@@ -202,10 +235,8 @@ async fn intake(app: &App, server: &Server, clients: usize, requests: usize) -> 
 
 fn print_latencies(latencies: &[Duration]) {
     let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        latencies.get(i).copied().unwrap_or_default()
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
@@ -218,6 +249,8 @@ fn print_latencies(latencies: &[Duration]) {
     );
 }
 
+const UNITS: [&str; 6] = ["cgj", "jtj", "sthj", "scjg", "d1-s1", "d2-s3"];
+
 async fn lifecycle(
     app: &Arc<App>,
     server: &Server,
@@ -226,48 +259,23 @@ async fn lifecycle(
     http: bool,
 ) -> anyhow::Result<()> {
     let before = app.store().audit_head().await?.seq;
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    let units = ["cgj", "jtj", "sthj", "scjg", "d1-s1", "d2-s3"];
-    let failures = if http {
+    let (times, elapsed) = if http {
         let mut handlers = Vec::new();
-        for unit in units {
+        for unit in UNITS {
             handlers.push(token(app, &format!("h-{unit}")).await?);
         }
-        let tokens = HttpTokens {
+        let tokens = Arc::new(HttpTokens {
             operator: token(app, "operator").await?,
             dispatcher: token(app, "dispatcher").await?,
             followup: token(app, "followup").await?,
             handlers,
-        };
-        let client = client(clients)?;
-        let workers = (0..clients).map(|_| async {
-            let mut failed = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= tickets {
-                    break;
-                }
-                if http_lifecycle(
-                    &client,
-                    &server.base,
-                    &tokens,
-                    units[i % units.len()],
-                    i,
-                    i % units.len(),
-                )
-                .await
-                .is_err()
-                {
-                    failed += 1;
-                }
-            }
-            failed
         });
-        futures::future::join_all(workers)
-            .await
-            .into_iter()
-            .sum::<usize>()
+        let (client, base) = (client(clients)?, Arc::new(server.base.clone()));
+        run_clients(clients, tickets, move |i| {
+            let (client, base, tokens) = (client.clone(), base.clone(), tokens.clone());
+            async move { http_lifecycle(&client, &base, &tokens, i).await }
+        })
+        .await
     } else {
         let registry = app.registry();
         let actor = |name: &str| {
@@ -278,49 +286,28 @@ async fn lifecycle(
                 .map(|u| u.actor())
                 .unwrap_or_else(|| Actor::system("bench"))
         };
-        let operator = actor("operator");
-        let dispatcher = actor("dispatcher");
-        let followup = actor("followup");
-        let handlers: Vec<Actor> = units.iter().map(|u| actor(&format!("h-{u}"))).collect();
-        let workers = (0..clients).map(|_| async {
-            let mut failed = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= tickets {
-                    break;
-                }
-                let u = i % units.len();
-                let run = app_lifecycle(
-                    app,
-                    &operator,
-                    &dispatcher,
-                    &handlers[u],
-                    &followup,
-                    units[u],
-                    i,
-                );
-                if run.await.is_err() {
-                    failed += 1;
-                }
-            }
-            failed
+        let people = Arc::new(People {
+            operator: actor("operator"),
+            dispatcher: actor("dispatcher"),
+            followup: actor("followup"),
+            handlers: UNITS.iter().map(|u| actor(&format!("h-{u}"))).collect(),
         });
-        futures::future::join_all(workers)
-            .await
-            .into_iter()
-            .sum::<usize>()
+        let app = app.clone();
+        run_clients(clients, tickets, move |i| {
+            let (app, people) = (app.clone(), people.clone());
+            async move { Ok(app_lifecycle(&app, &people, i).await?) }
+        })
+        .await
     };
-    let elapsed = started.elapsed();
+    let failures = times.iter().filter(|t| t.is_none()).count();
     let events = app.store().audit_head().await?.seq - before;
+    let how = if http {
+        "over HTTP"
+    } else {
+        "through the use cases in process (permission, decision, audit, projections; no HTTP)"
+    };
     println!();
-    println!(
-        "bench lifecycle: {clients} clients, {tickets} lifecycles {}",
-        if http {
-            "over HTTP"
-        } else {
-            "through the use cases in process (permission, decision, audit, projections; no HTTP)"
-        }
-    );
+    println!("bench lifecycle: {clients} clients, {tickets} lifecycles {how}");
     println!(
         "  {:.0} events/s  ({events} audit-log events in {:.2} s; {:.0} lifecycles/s; {failures} failed)",
         events as f64 / elapsed.as_secs_f64(),
@@ -330,16 +317,15 @@ async fn lifecycle(
     Ok(())
 }
 
-async fn app_lifecycle(
-    app: &App,
-    operator: &Actor,
-    dispatcher: &Actor,
-    handler: &Actor,
-    followup: &Actor,
-    unit: &str,
-    i: usize,
-) -> app::AppResult<()> {
-    let now = app.now();
+struct People {
+    operator: Actor,
+    dispatcher: Actor,
+    followup: Actor,
+    handlers: Vec<Actor>,
+}
+
+async fn app_lifecycle(app: &App, people: &People, i: usize) -> app::AppResult<()> {
+    let u = i % UNITS.len();
     let contact = Contact::new(
         Some("测试市民"),
         Some(&format!("139{:08}", i % 100_000_000)),
@@ -359,13 +345,19 @@ async fn app_lifecycle(
         contact,
         answer_on_call: None,
     };
-    let view = app.receive(operator, now, input).await?;
+    let view = app.receive(&people.operator, app.now(), input).await?;
     let no = TicketNo::parse(&view.no)?;
+    let handler = &people.handlers[u];
+    let reached = FollowUpOutcome::Reached {
+        unit_contacted: true,
+        solved: true,
+        satisfaction: Satisfaction::Satisfied,
+    };
     let steps = [
         (
-            dispatcher,
+            &people.dispatcher,
             TicketAction::Dispatch {
-                lead: UnitId::parse(unit)?,
+                lead: UnitId::parse(UNITS[u])?,
                 co_units: vec![],
                 note: String::new(),
             },
@@ -386,13 +378,9 @@ async fn app_lifecycle(
             },
         ),
         (
-            followup,
+            &people.followup,
             TicketAction::RecordFollowUp {
-                outcome: FollowUpOutcome::Reached {
-                    unit_contacted: true,
-                    solved: true,
-                    satisfaction: Satisfaction::Satisfied,
-                },
+                outcome: reached,
                 comment: String::new(),
             },
         ),
@@ -414,9 +402,7 @@ async fn http_lifecycle(
     client: &reqwest::Client,
     base: &str,
     tokens: &HttpTokens,
-    unit: &str,
     i: usize,
-    u: usize,
 ) -> anyhow::Result<()> {
     let created: serde_json::Value = client
         .post(format!("{base}/api/v1/tickets"))
@@ -431,9 +417,10 @@ async fn http_lifecycle(
         .as_str()
         .context("no ticket number")?
         .to_owned();
+    let u = i % UNITS.len();
     let handler = &tokens.handlers[u];
     let steps = [
-        (&tokens.dispatcher, "dispatch", json!({"lead": unit})),
+        (&tokens.dispatcher, "dispatch", json!({"lead": UNITS[u]})),
         (handler, "sign", json!({})),
         (
             handler,
@@ -452,8 +439,9 @@ async fn http_lifecycle(
         ),
     ];
     for (token, action, body) in steps {
+        let url = format!("{base}/api/v1/tickets/{no}/{action}");
         client
-            .post(format!("{base}/api/v1/tickets/{no}/{action}"))
+            .post(url)
             .bearer_auth(token)
             .json(&body)
             .send()

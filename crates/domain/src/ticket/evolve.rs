@@ -84,11 +84,17 @@ impl Ticket {
     }
 
     fn current_mut(&mut self, event: &TicketEvent) -> Result<&mut Assignment, EvolveError> {
-        let err = self.fail(event, "the ticket is not with a unit");
-        self.assignments
-            .last_mut()
-            .filter(|a| a.ended.is_none())
-            .ok_or(err)
+        if self.current().is_none() {
+            return Err(self.fail(event, "the ticket is not with a unit"));
+        }
+        let current = self.assignments.last_mut().filter(|a| a.ended.is_none());
+        // Just checked; the error branch cannot run.
+        current.ok_or_else(|| EvolveError {
+            no: self.no,
+            kind: event.kind(),
+            status: String::new(),
+            why: "the ticket is not with a unit",
+        })
     }
 
     fn end_current(&mut self, at: Timestamp, reason: AssignmentEndReason) {

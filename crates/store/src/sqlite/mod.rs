@@ -1,6 +1,10 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, one writer thread
 //! committing in groups, and a pool of read-only connections.
 
+mod apply;
+mod cache;
+mod chain;
+mod checkpoint;
 mod read;
 mod rebuild;
 mod rows;
@@ -24,6 +28,7 @@ use crate::{
     Committed, RebuildReport, Registry, SealedContact, StatusCount, Store, StoreError, StoreResult,
     Submission, TicketQuery, TokenRecord,
 };
+pub use writer::WriterStats;
 use writer::{Job, Writer};
 
 #[derive(Clone, Debug)]
@@ -47,8 +52,10 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: crossbeam_channel::Sender<Job>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     readers: ReadPool,
     registry: Arc<RwLock<Arc<Registry>>>,
+    stats: Arc<WriterStats>,
 }
 
 impl SqliteStore {
@@ -64,18 +71,24 @@ impl SqliteStore {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA wal_autocheckpoint = 0;
+             PRAGMA temp_store = MEMORY;",
         )?;
+        // The writer uses a few dozen distinct statements; keep them all prepared.
+        conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&mut conn)?;
-        let head = writer::load_head(&conn)?;
-        let last_at = writer::load_last_at(&conn)?;
-        let registry = writer::load_registry(&conn)?;
-        let published = Arc::new(RwLock::new(Arc::new(registry.clone())));
+        let chain = chain::Chain::load(&conn)?;
+        let registry = Arc::new(chain::load_registry(&conn)?);
+        let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
         let (jobs, receiver) = crossbeam_channel::unbounded();
+        let stats = Arc::new(WriterStats::default());
         let writer = Writer {
+            stats: stats.clone(),
             conn,
-            chain: writer::Chain { head, last_at },
+            cache: cache::TicketCache::default(),
+            chain,
             registry,
             published: published.clone(),
             max_batch: options.max_batch.max(1),
@@ -84,12 +97,15 @@ impl SqliteStore {
             .name("minsheng-writer".into())
             .spawn(move || writer.run(receiver))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Self {
             path,
             jobs,
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             readers,
             registry: published,
+            stats,
         })
     }
 
@@ -104,7 +120,12 @@ impl SqliteStore {
 
     /// The head of the log in the database file at `path`, read without opening the store.
     pub fn head_of_file(path: &Path) -> StoreResult<ChainHead> {
-        writer::load_head(&open_existing_reader(path)?)
+        chain::load_head(&open_existing_reader(path)?)
+    }
+
+    /// Counters of the writer: batches, commands, time working and committing.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
     }
 
     pub fn path(&self) -> &Path {
@@ -178,7 +199,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_head(&self) -> StoreResult<ChainHead> {
-        self.read(writer::load_head).await
+        self.read(chain::load_head).await
     }
 
     async fn verify_log(
@@ -209,9 +230,16 @@ impl Store for SqliteStore {
     async fn close(&self) {
         let _ = self.jobs.send(Job::Shutdown);
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
-        if let Some(handle) = handle {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
-        }
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(handle) = handle {
+                let _ = handle.join();
+            }
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.finish();
+            }
+        })
+        .await;
     }
 }
 

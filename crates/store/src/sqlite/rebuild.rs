@@ -85,7 +85,7 @@ fn settle(
     let expected = TicketRow::of(ticket)?;
     if TicketRow::read(conn, ticket.no)?.as_ref() != Some(&expected) {
         report.differing.push(ticket.no);
-        expected.write(conn)?;
+        expected.write_all(conn)?;
     }
     Ok(())
 }
