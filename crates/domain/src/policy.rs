@@ -60,6 +60,8 @@ pub struct KpiWeights {
     pub response: u32,
     pub resolution: u32,
     pub satisfaction: u32,
+    /// Reached follow-ups a unit needs in the period to be ranked at all.
+    pub min_follow_ups: u32,
 }
 
 impl Default for Policy {
@@ -118,11 +120,7 @@ impl Default for Policy {
                 max_working_days: 10,
                 max_per_assignment: 2,
             },
-            kpi: KpiWeights {
-                response: 10,
-                resolution: 45,
-                satisfaction: 45,
-            },
+            kpi: KpiWeights { response: 10, resolution: 45, satisfaction: 45, min_follow_ups: 10 },
         }
     }
 }

@@ -810,14 +810,13 @@ impl<'a> Traffic<'a> {
             late
         };
         let kind = self.tickets[i].scenario.kind;
+        // Units mark nearly everything they touched "solved"; only the follow-up tells.
         self.tickets[i].claim = match self.rng.f64() {
             r if r < 0.03 => ReplyClaim::CannotSolve,
-            r if r < 0.15
-                || kind == RequestKind::Consultation
-                || kind == RequestKind::Suggestion =>
-            {
+            _ if kind == RequestKind::Consultation || kind == RequestKind::Suggestion => {
                 ReplyClaim::Explained
             }
+            r if r < 0.08 => ReplyClaim::Explained,
             _ => ReplyClaim::Solved,
         };
         plan.push((

@@ -119,7 +119,7 @@ async fn a_week_of_demo_traffic_touches_every_part_of_the_lifecycle() {
     });
     let (reached, solved, claimed, returns, extensions) = totals;
     assert!(
-        reached > 50 && solved < reached && claimed > solved,
+        reached > 50 && solved < reached && claimed > 0,
         "{totals:?}"
     );
     assert!(returns > 0 && extensions > 0, "{totals:?}");

@@ -95,15 +95,19 @@ pub fn rank<'a>(
             }
         })
         .collect();
-    rows.sort_by(|a, b| match (a.composite, b.composite) {
+    // Only a unit with enough reached follow-ups is ranked: three happy callers do not make the
+    // best unit of the city.
+    let rankable = |r: &RankedUnit| r.counts.follow_ups_reached >= u64::from(weights.min_follow_ups);
+    let key = |r: &RankedUnit| if rankable(r) { r.composite } else { None };
+    rows.sort_by(|a, b| match (key(a), key(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.unit.cmp(&b.unit)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.unit.cmp(&b.unit),
+        (None, None) => b.composite.is_some().cmp(&a.composite.is_some()).then_with(|| a.unit.cmp(&b.unit)),
     });
     let mut previous: Option<(f64, u32)> = None;
     for (i, row) in rows.iter_mut().enumerate() {
-        let Some(score) = row.composite else { break };
+        let Some(score) = key(row) else { break };
         let rank = match previous {
             Some((s, r)) if (s - score).abs() < 1e-9 => r,
             _ => i as u32 + 1,
@@ -151,6 +155,7 @@ mod tests {
             response: 10,
             resolution: 45,
             satisfaction: 45,
+            min_follow_ups: 5,
         };
         let a = UnitId::parse("a").unwrap();
         let b = UnitId::parse("b").unwrap();
@@ -162,12 +167,15 @@ mod tests {
             dispatched: 3,
             ..Default::default()
         };
-        let ranked = rank([(&b, &poor), (&a, &good), (&d, &none), (&c, &good)], w);
+        let e = UnitId::parse("e").unwrap();
+        let lucky = counts(3, 3, 3, 3, 3);
+        let ranked = rank([(&b, &poor), (&a, &good), (&d, &none), (&e, &lucky), (&c, &good)], w);
         let order: Vec<_> = ranked.iter().map(|r| (r.unit.as_str(), r.rank)).collect();
         assert_eq!(
             order,
-            [("a", Some(1)), ("c", Some(1)), ("b", Some(3)), ("d", None)]
+            [("a", Some(1)), ("c", Some(1)), ("b", Some(3)), ("e", None), ("d", None)]
         );
         assert_eq!(ranked[2].composite, Some(55.0));
+        assert_eq!(ranked[3].composite, Some(100.0), "too few calls to rank, but its score is shown");
     }
 }
