@@ -1,6 +1,5 @@
 //! The monthly unit ranking and hotline figures, from the projections or straight from the log.
 
-use domain::DomainError;
 use domain::ids::UnitId;
 use domain::kpi::{KpiCounts, Period, Rates, UnitCounts, rank};
 use domain::org::{Actor, UnitKind};
@@ -153,9 +152,4 @@ fn report(
                 .then(|| h.answered_on_call as f64 * 100.0 / h.received as f64),
         },
     }
-}
-
-/// Parses `YYYY-MM` in the city's zone (for callers that need the period itself).
-pub fn month_period(app: &App, month: &str) -> Result<Period, DomainError> {
-    Period::parse_month(month, app.registry().rules.calendar.zone())
 }

@@ -228,7 +228,7 @@ impl App {
             unit,
             category: filter.category,
             overdue_at: filter.overdue.then_some(now),
-            due_before: filter
+            due_between: filter
                 .due_within_hours
                 .map(|h| (now, now + jiff::SignedDuration::from_hours(i64::from(h)))),
             received_from: filter.received_from,

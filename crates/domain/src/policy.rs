@@ -120,7 +120,12 @@ impl Default for Policy {
                 max_working_days: 10,
                 max_per_assignment: 2,
             },
-            kpi: KpiWeights { response: 10, resolution: 45, satisfaction: 45, min_follow_ups: 10 },
+            kpi: KpiWeights {
+                response: 10,
+                resolution: 45,
+                satisfaction: 45,
+                min_follow_ups: 10,
+            },
         }
     }
 }

@@ -15,8 +15,8 @@ pub struct TicketQuery {
     pub category: Option<CategoryCode>,
     /// Only tickets whose running deadline is before this instant.
     pub overdue_at: Option<Timestamp>,
-    /// Only tickets whose running deadline is at or after `now` and before this instant.
-    pub due_before: Option<(Timestamp, Timestamp)>,
+    /// Only tickets whose running deadline falls in `[from, until)`: due soon.
+    pub due_between: Option<(Timestamp, Timestamp)>,
     pub received_from: Option<Timestamp>,
     pub received_to: Option<Timestamp>,
     pub before: Option<TicketNo>,

@@ -162,7 +162,10 @@ async fn supervisors_read_kpis_the_audit_head_and_export_with_a_record() {
     assert_eq!(cgj["rates"]["resolution"], 75.0);
     assert_eq!(cgj["rates"]["claimed_solved"], 100.0);
     assert_eq!(cgj["rates"]["closed_vs_solved_gap"], 25.0);
-    assert!(cgj["rank"].is_null(), "four follow-ups are too few to rank a unit (policy: 10)");
+    assert!(
+        cgj["rank"].is_null(),
+        "four follow-ups are too few to rank a unit (policy: 10)"
+    );
     assert_eq!(cgj["composite"], 77.5, "10% × 100 + 45% × 75 + 45% × 75");
     assert_eq!(kpi["hotline"]["received"], 4);
     let (_, from_log) = t

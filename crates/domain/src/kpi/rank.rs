@@ -97,13 +97,18 @@ pub fn rank<'a>(
         .collect();
     // Only a unit with enough reached follow-ups is ranked: three happy callers do not make the
     // best unit of the city.
-    let rankable = |r: &RankedUnit| r.counts.follow_ups_reached >= u64::from(weights.min_follow_ups);
+    let rankable =
+        |r: &RankedUnit| r.counts.follow_ups_reached >= u64::from(weights.min_follow_ups);
     let key = |r: &RankedUnit| if rankable(r) { r.composite } else { None };
     rows.sort_by(|a, b| match (key(a), key(b)) {
         (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.unit.cmp(&b.unit)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => b.composite.is_some().cmp(&a.composite.is_some()).then_with(|| a.unit.cmp(&b.unit)),
+        (None, None) => b
+            .composite
+            .is_some()
+            .cmp(&a.composite.is_some())
+            .then_with(|| a.unit.cmp(&b.unit)),
     });
     let mut previous: Option<(f64, u32)> = None;
     for (i, row) in rows.iter_mut().enumerate() {
@@ -169,13 +174,32 @@ mod tests {
         };
         let e = UnitId::parse("e").unwrap();
         let lucky = counts(3, 3, 3, 3, 3);
-        let ranked = rank([(&b, &poor), (&a, &good), (&d, &none), (&e, &lucky), (&c, &good)], w);
+        let ranked = rank(
+            [
+                (&b, &poor),
+                (&a, &good),
+                (&d, &none),
+                (&e, &lucky),
+                (&c, &good),
+            ],
+            w,
+        );
         let order: Vec<_> = ranked.iter().map(|r| (r.unit.as_str(), r.rank)).collect();
         assert_eq!(
             order,
-            [("a", Some(1)), ("c", Some(1)), ("b", Some(3)), ("e", None), ("d", None)]
+            [
+                ("a", Some(1)),
+                ("c", Some(1)),
+                ("b", Some(3)),
+                ("e", None),
+                ("d", None)
+            ]
         );
         assert_eq!(ranked[2].composite, Some(55.0));
-        assert_eq!(ranked[3].composite, Some(100.0), "too few calls to rank, but its score is shown");
+        assert_eq!(
+            ranked[3].composite,
+            Some(100.0),
+            "too few calls to rank, but its score is shown"
+        );
     }
 }

@@ -4,6 +4,7 @@
 mod decide;
 mod event;
 mod evolve;
+mod input;
 #[cfg(test)]
 mod tests;
 

@@ -48,7 +48,7 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
             arg(Value::Integer(at.as_millisecond()), &mut args)
         ));
     }
-    if let Some((from, until)) = q.due_before {
+    if let Some((from, until)) = q.due_between {
         let from = arg(Value::Integer(from.as_millisecond()), &mut args);
         let until = arg(Value::Integer(until.as_millisecond()), &mut args);
         conditions.push(format!("t.due_at >= {from} AND t.due_at < {until}"));
