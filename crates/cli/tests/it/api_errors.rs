@@ -242,6 +242,7 @@ async fn the_openapi_document_describes_every_endpoint() {
         "/tickets/{no}/answer-on-call",
         "/tickets/{no}/reveal-contact",
         "/caller-history",
+        "/ticket-counts",
         "/kpi",
         "/audit/head",
         "/auth/token",

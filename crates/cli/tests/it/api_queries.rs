@@ -51,6 +51,24 @@ async fn lists_filter_by_status_unit_category_overdue_and_date_with_paging() {
     assert_eq!(nos(&get("from=2026-11-27").await).len(), 0);
 
     t.advance(3);
+    let (_, counts) = t.get(Some(&dispatcher), "/api/v1/ticket-counts").await;
+    let count_of = |status: &str| {
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == status)
+            .map(|c| (c["count"].as_u64().unwrap(), c["overdue"].as_u64().unwrap()))
+    };
+    assert_eq!(count_of("dispatched"), Some((4, 4)));
+    assert_eq!(count_of("pending_dispatch"), Some((3, 0)));
+    let handler = t.login("h-cgj").await;
+    let (_, own) = t.get(Some(&handler), "/api/v1/ticket-counts").await;
+    assert_eq!(
+        own.as_array().unwrap().len(),
+        1,
+        "a unit counts its own tickets only: {own}"
+    );
     let overdue = get("overdue=true").await;
     assert_eq!(
         nos(&overdue).len(),

@@ -54,6 +54,7 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::timeline))
         .routes(routes!(tickets::reveal_contact))
         .routes(routes!(tickets::caller_history))
+        .routes(routes!(tickets::counts))
         .routes(routes!(actions::answer_on_call))
         .routes(routes!(actions::dispatch))
         .routes(routes!(actions::sign))

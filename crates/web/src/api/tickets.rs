@@ -280,3 +280,41 @@ pub async fn reveal_contact(
         audit_seq: revealed.audit_seq,
     }))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountParams {
+    /// Count one unit's tickets (lead or co-unit). Unit staff always get their own.
+    pub unit: Option<UnitId>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusCountView {
+    pub status: Status,
+    pub status_zh: String,
+    pub count: u64,
+    /// Of those, how many are past their running deadline now.
+    pub overdue: u64,
+}
+
+#[utoipa::path(get, path = "/ticket-counts", tag = "tickets", params(CountParams),
+    responses((status = 200, description = "How many tickets stand in each status, and how many of them are overdue", body = Vec<StatusCountView>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn counts(
+    State(app): State<Arc<App>>,
+    Authenticated(actor): Authenticated,
+    Query(params): Query<CountParams>,
+) -> WebResult<Json<Vec<StatusCountView>>> {
+    let counts = app.status_counts(&actor, app.now(), params.unit).await?;
+    Ok(Json(
+        counts
+            .into_iter()
+            .map(|c| StatusCountView {
+                status: c.status,
+                status_zh: c.status.zh().to_owned(),
+                count: c.count,
+                overdue: c.overdue,
+            })
+            .collect(),
+    ))
+}
