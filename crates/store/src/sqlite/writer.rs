@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::apply::{prepare, record};
 use super::cache::TicketCache;
 use super::chain::{Chain, load_head, load_registry};
+use super::sync::{Answer, Syncer};
 use crate::registry::Registry;
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
 
@@ -36,12 +37,17 @@ pub struct WriterStats {
     pub commands: AtomicU64,
     /// Time spent deciding and writing, in microseconds.
     pub work_us: AtomicU64,
-    /// Time spent in COMMIT (the WAL write and its fsync), in microseconds.
+    /// Time spent in COMMIT (writing the WAL), in microseconds.
     pub commit_us: AtomicU64,
+    /// fsyncs of the WAL by the fsync thread, each covering every batch committed before it.
+    pub fsyncs: AtomicU64,
+    pub fsync_us: AtomicU64,
 }
 
 pub(crate) struct Writer {
     pub stats: Arc<WriterStats>,
+    /// Answers callers once their batch is on disk.
+    pub syncer: Syncer,
     pub conn: Connection,
     pub cache: TicketCache,
     pub chain: Chain,
@@ -84,6 +90,7 @@ impl Writer {
             }
             self.commit(batch);
         }
+        self.syncer.finish();
         tracing::info!("store writer stopped");
     }
 
@@ -93,15 +100,25 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
-        let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
-        match self.try_commit(&submissions) {
-            Ok(results) => {
-                for ((_, reply), result) in batch.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
+        if self.syncer.failed.load(Ordering::SeqCst) {
+            for (_, reply) in batch {
+                let refused = StoreError::Unavailable(
+                    "an fsync failed earlier; the disk needs attention before writes resume".into(),
+                );
+                let _ = reply.send(Err(refused));
             }
+            return;
+        }
+        let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
+        let answers: Vec<Answer> = match self.try_commit(&submissions) {
+            Ok(results) => batch
+                .into_iter()
+                .map(|(_, reply)| reply)
+                .zip(results)
+                .collect(),
             Err(error) if batch.len() > 1 => {
                 tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
+                let mut answers = Vec::with_capacity(batch.len());
                 for (submission, reply) in batch {
                     let result = match self.try_commit(&[submission.as_ref()]) {
                         Ok(mut results) => results
@@ -109,16 +126,19 @@ impl Writer {
                             .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
                         Err(error) => Err(error),
                     };
-                    let _ = reply.send(result);
+                    answers.push((reply, result));
                 }
+                answers
             }
             Err(error) => {
                 tracing::error!(%error, "a command failed to commit");
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Database(error.to_string())));
-                }
+                batch
+                    .into_iter()
+                    .map(|(_, reply)| (reply, Err(StoreError::Database(error.to_string()))))
+                    .collect()
             }
-        }
+        };
+        self.syncer.answer_when_durable(answers);
     }
 
     /// One transaction for the whole batch. The outer error means nothing was committed and the
@@ -221,6 +241,8 @@ impl Writer {
     fn rebuild(&mut self) -> StoreResult<RebuildReport> {
         self.cache.clear();
         let report = super::rebuild::rebuild(&mut self.conn)?;
+        // Rebuilt projections are written without fsync like every commit; make them durable.
+        self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);")?;
         self.registry = Arc::new(load_registry(&self.conn)?);
         self.publish();
         Ok(report)
