@@ -16,6 +16,7 @@ mod error;
 mod query;
 mod registry;
 pub mod sqlite;
+mod write;
 
 use std::sync::Arc;
 

@@ -1,73 +1,20 @@
-//! The end of the log: appending an entry, and reading back the head, the last time and the
-//! registry the log's admin events describe.
+//! Reading back the end of the log: the head, the last time, and the registry the log's admin
+//! events describe.
 
-use domain::audit::{ChainHead, EntryFields, Hash, LogEvent, entry_hash};
-use domain::ids::TicketNo;
-use domain::org::Actor;
+use domain::audit::{ChainHead, Hash, LogEvent};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::registry::{REGISTRY_KINDS, Registry};
+use crate::write::Chain;
 use crate::{StoreError, StoreResult};
 
-/// The end of the log as the writer knows it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Chain {
-    pub head: ChainHead,
-    /// The time of the last entry. Entries never go back in time: a command that arrives with an
-    /// earlier `now` (two requests racing) is recorded at this time instead.
-    pub last_at: Timestamp,
-}
-
-impl Chain {
-    pub(crate) fn load(conn: &Connection) -> StoreResult<Chain> {
-        Ok(Chain {
-            head: load_head(conn)?,
-            last_at: load_last_at(conn)?,
-        })
-    }
-
-    /// Appends one entry and moves the head.
-    pub(crate) fn append(
-        &mut self,
-        conn: &Connection,
-        at: Timestamp,
-        actor: &Actor,
-        ticket: Option<TicketNo>,
-        event: &LogEvent,
-    ) -> StoreResult<u64> {
-        let body = event.to_body();
-        let actor = actor.id.to_string();
-        let fields = EntryFields {
-            seq: self.head.seq + 1,
-            at_ms: at.as_millisecond(),
-            actor: &actor,
-            ticket: ticket.map(TicketNo::to_storage),
-            kind: event.kind(),
-            body: &body,
-        };
-        let hash = entry_hash(&self.head.hash, &fields);
-        let text = std::str::from_utf8(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        conn.prepare_cached(
-            "INSERT INTO log (seq, at, actor, ticket, kind, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            fields.seq as i64,
-            fields.at_ms,
-            actor,
-            fields.ticket,
-            fields.kind,
-            text,
-            self.head.hash.to_hex(),
-            hash.to_hex()
-        ])?;
-        self.head = ChainHead {
-            seq: fields.seq,
-            hash,
-        };
-        self.last_at = at;
-        Ok(fields.seq)
-    }
+/// The stored head and the time of the last entry.
+pub(crate) fn load_chain(conn: &Connection) -> StoreResult<Chain> {
+    Ok(Chain {
+        head: load_head(conn)?,
+        last_at: load_last_at(conn)?,
+    })
 }
 
 /// The last entry of the chain, or the genesis head for an empty log.
@@ -92,7 +39,7 @@ pub(crate) fn load_head(conn: &Connection) -> StoreResult<ChainHead> {
     }
 }
 
-fn load_last_at(conn: &Connection) -> StoreResult<Timestamp> {
+pub(crate) fn load_last_at(conn: &Connection) -> StoreResult<Timestamp> {
     let at: Option<i64> = conn
         .query_row("SELECT at FROM log ORDER BY seq DESC LIMIT 1", [], |r| {
             r.get(0)

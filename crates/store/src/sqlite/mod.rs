@@ -2,8 +2,6 @@
 //! answered, see `sync.rs`), one writer thread
 //! committing in groups, and a pool of read-only connections.
 
-mod apply;
-mod cache;
 mod chain;
 mod checkpoint;
 mod read;
@@ -11,6 +9,7 @@ mod rebuild;
 mod rows;
 mod schema;
 mod sync;
+mod tx;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -80,7 +79,7 @@ impl SqliteStore {
         // The writer uses a few dozen distinct statements; keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&mut conn)?;
-        let chain = chain::Chain::load(&conn)?;
+        let chain = chain::load_chain(&conn)?;
         let registry = Arc::new(chain::load_registry(&conn)?);
         let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
@@ -90,7 +89,7 @@ impl SqliteStore {
             syncer: sync::Syncer::start(&path, stats.clone())?,
             stats: stats.clone(),
             conn,
-            cache: cache::TicketCache::default(),
+            cache: crate::write::TicketCache::default(),
             chain,
             registry,
             published: published.clone(),

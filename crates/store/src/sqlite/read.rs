@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::rows::{self, ENTRY_COLUMNS, decode_ticket};
+use super::rows::{self, ENTRY_COLUMNS};
+use crate::write::decode_ticket;
 use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
 
 pub(crate) fn ticket(conn: &Connection, no: TicketNo) -> StoreResult<Option<Ticket>> {

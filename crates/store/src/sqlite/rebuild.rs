@@ -9,7 +9,8 @@ use domain::ticket::Ticket;
 use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::rows::TicketRow;
+use super::rows::read_row;
+use crate::write::TicketRow;
 use crate::{RebuildReport, StoreError, StoreResult};
 
 pub(crate) fn rebuild(conn: &mut Connection) -> StoreResult<RebuildReport> {
@@ -83,9 +84,9 @@ fn settle(
     seen.insert(ticket.no.to_storage());
     report.tickets += 1;
     let expected = TicketRow::of(ticket)?;
-    if TicketRow::read(conn, ticket.no)?.as_ref() != Some(&expected) {
+    if read_row(conn, ticket.no)?.as_ref() != Some(&expected) {
         report.differing.push(ticket.no);
-        expected.write_all(conn)?;
+        super::rows::write_all(conn, &expected)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use domain::ticket::Ticket;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::write::{Keys, TicketRow, decode_ticket};
 use crate::{SealedContact, StoreError, TokenRecord};
 
 pub(crate) const ENTRY_COLUMNS: &str = "seq, at, actor, ticket, kind, body, prev, hash";
@@ -24,11 +25,6 @@ pub(crate) fn entry(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
     })
 }
 
-pub(crate) fn decode_ticket(state: &str) -> Result<Ticket, StoreError> {
-    serde_json::from_str(state)
-        .map_err(|e| StoreError::Corrupt(format!("a ticket projection does not decode: {e}")))
-}
-
 pub(crate) fn load_ticket(conn: &Connection, no: TicketNo) -> Result<Option<Ticket>, StoreError> {
     let state: Option<String> = conn
         .prepare_cached("SELECT state FROM tickets WHERE no = ?1")?
@@ -37,169 +33,124 @@ pub(crate) fn load_ticket(conn: &Connection, no: TicketNo) -> Result<Option<Tick
     state.map(|s| decode_ticket(&s)).transpose()
 }
 
-/// The columns of a ticket's projection that change during its life, and its unit links.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Keys {
-    status: &'static str,
-    lead_unit: Option<String>,
-    due_at: Option<i64>,
-    /// `(unit, is_lead)`, sorted.
-    units: Vec<(String, bool)>,
-}
-
-impl Keys {
-    pub(crate) fn of(ticket: &Ticket) -> Self {
-        let mut units = Vec::new();
-        if let Some(current) = ticket.current() {
-            units.push((current.unit.to_string(), true));
-            units.extend(current.co_units.iter().map(|u| (u.to_string(), false)));
-        }
-        units.sort();
-        Self {
-            status: ticket.status.as_str(),
-            lead_unit: ticket.lead_unit().map(|u| u.to_string()),
-            due_at: ticket.next_deadline().map(Timestamp::as_millisecond),
-            units,
-        }
-    }
-}
-
-/// The projection of one ticket as stored: the row and its unit links.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct TicketRow {
-    no: i64,
-    keys: Keys,
-    category: String,
-    received_at: i64,
-    updated_at: i64,
-    contact_id: Option<i64>,
-    version: i64,
-    state: String,
-}
-
-impl TicketRow {
-    pub(crate) fn of(ticket: &Ticket) -> Result<Self, StoreError> {
-        Ok(Self {
-            no: ticket.no.to_storage(),
-            keys: Keys::of(ticket),
-            category: ticket.request.category.to_string(),
-            received_at: ticket.received_at.as_millisecond(),
-            updated_at: ticket.updated_at.as_millisecond(),
-            contact_id: ticket.contact.map(|c| c.0 as i64),
-            version: i64::from(ticket.version),
-            state: serde_json::to_string(ticket)?,
-        })
-    }
-
-    pub(crate) fn read(conn: &Connection, no: TicketNo) -> Result<Option<Self>, StoreError> {
-        let row = conn
-            .prepare_cached(
-                "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
-                 FROM tickets WHERE no = ?1",
-            )?
-            .query_row([no.to_storage()], |r| {
-                let status: String = r.get(1)?;
-                Ok((status, Self {
-                    no: r.get(0)?,
-                    keys: Keys { status: "", lead_unit: r.get(3)?, due_at: r.get(5)?, units: Vec::new() },
-                    category: r.get(2)?,
-                    received_at: r.get(4)?,
-                    updated_at: r.get(6)?,
-                    contact_id: r.get(7)?,
-                    version: r.get(8)?,
-                    state: r.get(9)?,
-                }))
-            })
-            .optional()?;
-        let Some((status, mut row)) = row else {
-            return Ok(None);
-        };
-        // A status the code does not know (a hand-edited row) reads as a marker that never equals
-        // a real one.
-        row.keys.status = domain::ticket::Status::parse(&status)
-            .map(|s| s.as_str())
-            .unwrap_or("?");
-        let mut stmt = conn.prepare_cached("SELECT unit, lead FROM ticket_units WHERE no = ?1")?;
-        row.keys.units = stmt
-            .query_map([no.to_storage()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        row.keys.units.sort();
-        Ok(Some(row))
-    }
-
-    /// Writes every column and the unit links (a new ticket, or a repair).
-    pub(crate) fn write_all(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.prepare_cached(
-            "INSERT INTO tickets (no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (no) DO UPDATE SET status = excluded.status, category = excluded.category,
-               lead_unit = excluded.lead_unit, received_at = excluded.received_at, due_at = excluded.due_at,
-               updated_at = excluded.updated_at, contact_id = excluded.contact_id, version = excluded.version,
-               state = excluded.state",
+/// A ticket's projection as stored, for comparing with a rebuilt one.
+pub(crate) fn read_row(conn: &Connection, no: TicketNo) -> Result<Option<TicketRow>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
+             FROM tickets WHERE no = ?1",
         )?
-        .execute(params![
-            self.no,
-            self.keys.status,
-            self.category,
-            self.keys.lead_unit,
-            self.received_at,
-            self.keys.due_at,
-            self.updated_at,
-            self.contact_id,
-            self.version,
-            self.state,
-        ])?;
-        self.write_units(conn)
-    }
+        .query_row([no.to_storage()], |r| {
+            let status: String = r.get(1)?;
+            let row = TicketRow {
+                no: r.get(0)?,
+                keys: Keys { status: "", lead_unit: r.get(3)?, due_at: r.get(5)?, units: Vec::new() },
+                category: r.get(2)?,
+                received_at: r.get(4)?,
+                updated_at: r.get(6)?,
+                contact_id: r.get(7)?,
+                version: r.get(8)?,
+                state: r.get(9)?,
+            };
+            Ok((status, row))
+        })
+        .optional()?;
+    let Some((status, mut row)) = row else {
+        return Ok(None);
+    };
+    // A status the code does not know (a hand-edited row) reads as a marker that never equals a
+    // real one.
+    row.keys.status = domain::ticket::Status::parse(&status)
+        .map(|s| s.as_str())
+        .unwrap_or("?");
+    let mut stmt = conn.prepare_cached("SELECT unit, lead FROM ticket_units WHERE no = ?1")?;
+    row.keys.units = stmt
+        .query_map([no.to_storage()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    row.keys.units.sort();
+    Ok(Some(row))
+}
 
-    /// Writes what changed since `before`: indexes whose column did not change are not touched,
-    /// which keeps the pages a command dirties (and the WAL it writes) small.
-    pub(crate) fn write_changes(&self, conn: &Connection, before: &Keys) -> Result<(), StoreError> {
-        let mut sql = String::from("UPDATE tickets SET updated_at = ?2, version = ?3, state = ?4");
-        if self.keys.status != before.status {
-            sql += ", status = ?5";
-        }
-        if self.keys.lead_unit != before.lead_unit {
-            sql += ", lead_unit = ?6";
-        }
-        if self.keys.due_at != before.due_at {
-            sql += ", due_at = ?7";
-        }
-        sql += " WHERE no = ?1";
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut bind = |i: usize, v: &dyn rusqlite::ToSql| stmt.raw_bind_parameter(i, v);
-        bind(1, &self.no)?;
-        bind(2, &self.updated_at)?;
-        bind(3, &self.version)?;
-        bind(4, &self.state)?;
-        if self.keys.status != before.status {
-            bind(5, &self.keys.status)?;
-        }
-        if self.keys.lead_unit != before.lead_unit {
-            bind(6, &self.keys.lead_unit)?;
-        }
-        if self.keys.due_at != before.due_at {
-            bind(7, &self.keys.due_at)?;
-        }
-        stmt.raw_execute()?;
-        if self.keys.units != before.units {
-            self.write_units(conn)?;
-        }
-        Ok(())
-    }
+/// Writes every column and the unit links (a new ticket, or a repair).
+pub(crate) fn write_all(conn: &Connection, row: &TicketRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO tickets (no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (no) DO UPDATE SET status = excluded.status, category = excluded.category,
+           lead_unit = excluded.lead_unit, received_at = excluded.received_at, due_at = excluded.due_at,
+           updated_at = excluded.updated_at, contact_id = excluded.contact_id, version = excluded.version,
+           state = excluded.state",
+    )?
+    .execute(params![
+        row.no,
+        row.keys.status,
+        row.category,
+        row.keys.lead_unit,
+        row.received_at,
+        row.keys.due_at,
+        row.updated_at,
+        row.contact_id,
+        row.version,
+        row.state,
+    ])?;
+    write_units(conn, row)
+}
 
-    fn write_units(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.prepare_cached("DELETE FROM ticket_units WHERE no = ?1")?
-            .execute([self.no])?;
-        let mut insert =
-            conn.prepare_cached("INSERT INTO ticket_units (unit, no, lead) VALUES (?1, ?2, ?3)")?;
-        for (unit, lead) in &self.keys.units {
-            insert.execute(params![unit, self.no, lead])?;
-        }
-        Ok(())
+/// Writes what changed since `before`: indexes whose column did not change are not touched,
+/// which keeps the pages a command dirties (and the WAL it writes) small.
+pub(crate) fn write_changes(
+    conn: &Connection,
+    row: &TicketRow,
+    before: &Keys,
+) -> Result<(), StoreError> {
+    let (status, lead, due) = (
+        row.keys.status != before.status,
+        row.keys.lead_unit != before.lead_unit,
+        row.keys.due_at != before.due_at,
+    );
+    let mut sql = String::from("UPDATE tickets SET updated_at = ?2, version = ?3, state = ?4");
+    if status {
+        sql += ", status = ?5";
     }
+    if lead {
+        sql += ", lead_unit = ?6";
+    }
+    if due {
+        sql += ", due_at = ?7";
+    }
+    sql += " WHERE no = ?1";
+    let mut stmt = conn.prepare_cached(&sql)?;
+    stmt.raw_bind_parameter(1, row.no)?;
+    stmt.raw_bind_parameter(2, row.updated_at)?;
+    stmt.raw_bind_parameter(3, row.version)?;
+    stmt.raw_bind_parameter(4, &row.state)?;
+    if status {
+        stmt.raw_bind_parameter(5, row.keys.status)?;
+    }
+    if lead {
+        stmt.raw_bind_parameter(6, &row.keys.lead_unit)?;
+    }
+    if due {
+        stmt.raw_bind_parameter(7, row.keys.due_at)?;
+    }
+    stmt.raw_execute()?;
+    if row.keys.units != before.units {
+        write_units(conn, row)?;
+    }
+    Ok(())
+}
+
+fn write_units(conn: &Connection, row: &TicketRow) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM ticket_units WHERE no = ?1")?
+        .execute([row.no])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO ticket_units (unit, no, lead) VALUES (?1, ?2, ?3)")?;
+    for (unit, lead) in &row.keys.units {
+        insert.execute(params![unit, row.no, lead])?;
+    }
+    Ok(())
 }
 
 pub(crate) fn contact(row: &Row<'_>) -> rusqlite::Result<SealedContact> {

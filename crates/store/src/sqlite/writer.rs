@@ -11,12 +11,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::apply::{prepare, record};
-use super::cache::TicketCache;
-use super::chain::{Chain, load_head, load_registry};
+use super::chain::{load_chain, load_head, load_registry};
 use super::sync::{Answer, Syncer};
+use super::tx::SqliteTx;
 use crate::registry::Registry;
+use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
+use futures::executor::block_on;
 
 /// How long the writer waits for work before checking for other writers.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
@@ -152,32 +153,46 @@ impl Writer {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Another process may have appended since the last batch (an administrator's console
-            // command while the server runs): continue the chain from where it really ends, with
-            // the organisation as it now is. The immediate transaction holds the write lock, so
-            // nobody appends between this check and the commit.
-            if load_head(&tx)? != self.chain.head {
-                self.cache.clear();
-                self.chain = Chain::load(&tx)?;
-                self.registry = Arc::new(load_registry(&tx)?);
-            }
+            // The immediate transaction holds the write lock, so nobody appends between catching
+            // up with other writers (a console command while the server runs) and the commit.
+            let mut write = SqliteTx(&tx);
             let started = Instant::now();
-            let mut results = Vec::with_capacity(batch.len());
-            for submission in batch {
-                match prepare(&tx, &self.cache, &self.chain, &self.registry, submission) {
-                    Ok(plan) => {
-                        let committed = record(
-                            &tx,
-                            &mut self.cache,
-                            &mut self.chain,
-                            &mut self.registry,
-                            plan,
-                        )?;
-                        results.push(Ok(committed));
+            let results = block_on(async {
+                catch_up(
+                    &mut write,
+                    &mut self.chain,
+                    &mut self.registry,
+                    &mut self.cache,
+                )
+                .await?;
+                let mut results = Vec::with_capacity(batch.len());
+                for submission in batch {
+                    match prepare(
+                        &mut write,
+                        &self.cache,
+                        &self.chain,
+                        &self.registry,
+                        submission,
+                    )
+                    .await
+                    {
+                        Ok(plan) => {
+                            let committed = record(
+                                &mut write,
+                                &mut self.cache,
+                                &mut self.chain,
+                                &mut self.registry,
+                                plan,
+                            )
+                            .await?;
+                            results.push(Ok(committed));
+                        }
+                        Err(refused) => results.push(Err(refused)),
                     }
-                    Err(refused) => results.push(Err(refused)),
                 }
-            }
+                write.save_head(&self.chain).await?;
+                Ok::<_, StoreError>(results)
+            })?;
             let committing = Instant::now();
             tx.commit()?;
             let stats = &self.stats;
@@ -225,7 +240,7 @@ impl Writer {
         if stored == self.chain.head {
             return;
         }
-        match (Chain::load(&self.conn), load_registry(&self.conn)) {
+        match (load_chain(&self.conn), load_registry(&self.conn)) {
             (Ok(chain), Ok(registry)) => {
                 self.cache.clear();
                 self.chain = chain;

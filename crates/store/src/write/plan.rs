@@ -1,9 +1,8 @@
-//! One command in two steps. `prepare` reads the state inside the batch's transaction and
-//! decides, writing nothing; a refusal therefore needs no rollback. `record` then writes the log
-//! entries, projections and secrets; if a write fails the whole batch is abandoned and retried one
-//! command at a time.
+//! One command in two steps, against any backend's transaction: `prepare` reads and decides,
+//! writing nothing; `record` writes. And `catch_up` with what other writers appended.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use domain::admin::{AdminCommand, AdminEvent, decide_admin};
 use domain::audit::LogEvent;
@@ -11,11 +10,8 @@ use domain::ids::TicketNo;
 use domain::org::Actor;
 use domain::ticket::{Context, Ticket, TicketCommand, TicketEvent, decide};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 
-use super::cache::TicketCache;
-use super::chain::Chain;
-use super::rows::{Keys, TicketRow};
+use super::{Chain, Keys, TicketCache, TicketRow, WriteTx};
 use crate::registry::{REGISTRY_KINDS, Registry};
 use crate::{Command, Committed, SealedContact, Secret, StoreError, StoreResult, Submission};
 
@@ -42,8 +38,52 @@ pub(crate) enum Plan<'a> {
     },
 }
 
-pub(crate) fn prepare<'a>(
-    conn: &Connection,
+/// Brings a writer up to date with the stored head: folds admin events other writers appended
+/// into the registry and forgets the tickets they touched. Returns whether anything changed.
+pub(crate) async fn catch_up<T: WriteTx>(
+    tx: &mut T,
+    chain: &mut Chain,
+    registry: &mut Arc<Registry>,
+    cache: &mut TicketCache,
+) -> StoreResult<bool> {
+    let (stored, last_at) = tx.head().await?;
+    if stored == chain.head {
+        return Ok(false);
+    }
+    let behind = stored.seq > chain.head.seq;
+    // Behind: replay the gap. Otherwise (the log was restored or replaced): start over.
+    let from = if behind { chain.head.seq } else { 0 };
+    if !behind {
+        *registry = Arc::new(Registry::new()?);
+        cache.clear();
+    }
+    let events = tx.registry_events_after(from).await?;
+    if !events.is_empty() {
+        let mut next = (**registry).clone();
+        for (seq, kind, body) in events {
+            let corrupt = |e: String| StoreError::Corrupt(format!("log entry {seq}: {e}"));
+            if let LogEvent::Admin(event) =
+                LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
+            {
+                next.apply(&event).map_err(|e| corrupt(e.to_string()))?;
+            }
+        }
+        *registry = Arc::new(next);
+    }
+    if behind {
+        for no in tx.tickets_touched_after(from).await? {
+            cache.forget(no);
+        }
+    }
+    *chain = Chain {
+        head: stored,
+        last_at,
+    };
+    Ok(true)
+}
+
+pub(crate) async fn prepare<'a, T: WriteTx>(
+    tx: &mut T,
     cache: &TicketCache,
     chain: &Chain,
     registry: &Registry,
@@ -57,21 +97,17 @@ pub(crate) fn prepare<'a>(
             contact,
             answer_on_call,
         } => {
-            let day = registry.rules.calendar.local_date(at).to_string();
-            let last: Option<u32> = conn
-                .prepare_cached("SELECT last FROM day_counters WHERE day = ?1")?
-                .query_row([&day], |r| r.get(0))
-                .optional()?;
-            let counter = last.unwrap_or(0) + 1;
-            let no = TicketNo::new(registry.rules.calendar.local_date(at), counter)
-                .map_err(domain::DomainError::from)?;
+            let date = registry.rules.calendar.local_date(at);
+            let day = date.to_string();
+            let counter = tx.day_counter(&day).await? + 1;
+            let no = TicketNo::new(date, counter).map_err(domain::DomainError::from)?;
             let command = TicketCommand::Receive {
                 no,
                 request: request.clone(),
                 contact: contact.as_ref().map(|c| c.id),
                 answer_on_call: answer_on_call.clone(),
             };
-            let (events, tickets) = decide_ticket(conn, cache, registry, actor, at, &command)?;
+            let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
                 no,
                 at,
@@ -86,7 +122,7 @@ pub(crate) fn prepare<'a>(
                 no: *no,
                 action: action.clone(),
             };
-            let (events, tickets) = decide_ticket(conn, cache, registry, actor, at, &command)?;
+            let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
                 no: *no,
                 at,
@@ -98,17 +134,11 @@ pub(crate) fn prepare<'a>(
         }
         Command::Admin { command, secret } => {
             let event = decide_admin(actor, &registry.rules, registry, command)?;
-            if let AdminCommand::RevokeToken { token_id, user } = command {
-                let active: Option<i64> = conn
-                    .prepare_cached(
-                        "SELECT 1 FROM tokens WHERE id = ?1 AND user = ?2 AND revoked_at IS NULL",
-                    )?
-                    .query_row(params![token_id, user.as_str()], |r| r.get(0))
-                    .optional()?;
-                if active.is_none() {
-                    let message = format!("user {user} has no active token {token_id}");
-                    return Err(domain::DomainError::invalid("token", message).into());
-                }
+            if let AdminCommand::RevokeToken { token_id, user } = command
+                && !tx.token_is_active(token_id, user).await?
+            {
+                let message = format!("user {user} has no active token {token_id}");
+                return Err(domain::DomainError::invalid("token", message).into());
             }
             let needs_secret = matches!(
                 event,
@@ -144,8 +174,8 @@ type Decided = (
     BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
 );
 
-fn decide_ticket(
-    conn: &Connection,
+async fn decide_ticket<T: WriteTx>(
+    tx: &mut T,
     cache: &TicketCache,
     registry: &Registry,
     actor: &Actor,
@@ -154,7 +184,11 @@ fn decide_ticket(
 ) -> StoreResult<Decided> {
     let mut current = BTreeMap::new();
     for no in command.tickets() {
-        if let Some(ticket) = cache.load(conn, no)? {
+        let ticket = match cache.get(no) {
+            Some(ticket) => Some(ticket),
+            None => tx.load_ticket(no).await?,
+        };
+        if let Some(ticket) = ticket {
             current.insert(no, ticket);
         }
     }
@@ -188,11 +222,11 @@ fn decide_ticket(
 
 /// Writes a decided command. An error here leaves the transaction half-written: the caller
 /// abandons the batch.
-pub(crate) fn record(
-    conn: &Connection,
+pub(crate) async fn record<T: WriteTx>(
+    tx: &mut T,
     cache: &mut TicketCache,
     chain: &mut Chain,
-    registry: &mut std::sync::Arc<Registry>,
+    registry: &mut Arc<Registry>,
     plan: Plan<'_>,
 ) -> StoreResult<Committed> {
     match plan {
@@ -205,39 +239,26 @@ pub(crate) fn record(
             tickets,
         } => {
             if let Some((day, counter, contact)) = receive {
-                conn.prepare_cached(
-                    "INSERT INTO day_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
-                )?
-                .execute(params![day, counter])?;
-                if let Some(c) = contact {
-                    conn.prepare_cached(
-                        "INSERT INTO contacts (id, key_id, nonce, ciphertext, phone_index) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![c.id.0 as i64, c.key_id, c.nonce, c.ciphertext, c.phone_index.as_ref().map(|i| &i[..])])?;
+                tx.set_day_counter(&day, counter).await?;
+                if let Some(contact) = contact {
+                    tx.insert_contact(contact).await?;
                 }
             }
             let mut written = Vec::with_capacity(events.len());
             for (ticket, event) in events {
-                let seq = chain.append(
-                    conn,
-                    at,
-                    actor,
-                    Some(ticket),
-                    &LogEvent::Ticket(event.clone()),
-                )?;
-                written.push((seq, ticket, event));
+                let entry =
+                    chain.next(at, actor, Some(ticket), &LogEvent::Ticket(event.clone()))?;
+                tx.insert_entry(&entry).await?;
+                written.push((entry.seq as u64, ticket, event));
             }
             let mut after = Vec::with_capacity(tickets.len());
             for (ticket_no, (ticket, before)) in tickets {
-                let changed = written
+                if written
                     .iter()
-                    .any(|(_, n, e)| *n == ticket_no && e.changes_state());
-                if changed {
-                    let row = TicketRow::of(&ticket)?;
-                    match &before {
-                        Some(keys) => row.write_changes(conn, keys)?,
-                        None => row.write_all(conn)?,
-                    }
+                    .any(|(_, n, e)| *n == ticket_no && e.changes_state())
+                {
+                    tx.write_ticket(&TicketRow::of(&ticket)?, before.as_ref())
+                        .await?;
                     cache.remember(&ticket);
                 }
                 after.push(ticket);
@@ -257,23 +278,24 @@ pub(crate) fn record(
             registry: next,
         } => {
             if let AdminCommand::RevokeToken { token_id, user } = command {
-                conn.prepare_cached(
-                    "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND user = ?3",
-                )?
-                .execute(params![at.as_millisecond(), token_id, user.as_str()])?;
+                tx.revoke_token(token_id, user.as_str(), at).await?;
             }
-            store_secret(conn, &event, secret, at)?;
-            let seq = chain.append(conn, at, actor, None, &LogEvent::Admin(event.clone()))?;
+            store_secret(tx, &event, secret, at).await?;
+            let entry = chain.next(at, actor, None, &LogEvent::Admin(event.clone()))?;
+            tx.insert_entry(&entry).await?;
             if let Some(next) = next {
-                *registry = std::sync::Arc::new(next);
+                *registry = Arc::new(next);
             }
-            Ok(Committed::Admin { seq, event })
+            Ok(Committed::Admin {
+                seq: entry.seq as u64,
+                event,
+            })
         }
     }
 }
 
-fn store_secret(
-    conn: &Connection,
+async fn store_secret<T: WriteTx>(
+    tx: &mut T,
     event: &AdminEvent,
     secret: Option<&Secret>,
     at: Timestamp,
@@ -286,12 +308,10 @@ fn store_secret(
         _ => None,
     };
     match (event, secret) {
-        (_, Some(Secret::PasswordHash(hash))) if password_owner.is_some() => {
-            conn.prepare_cached(
-                "INSERT INTO credentials (user, password_hash, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-            )?
-            .execute(params![password_owner, hash, at.as_millisecond()])?;
+        (_, Some(Secret::PasswordHash(hash))) => {
+            if let Some(owner) = password_owner {
+                tx.store_password(owner, hash, at).await?;
+            }
         }
         (
             AdminEvent::TokenIssued {
@@ -302,10 +322,8 @@ fn store_secret(
             },
             Some(Secret::TokenHash(hash)),
         ) => {
-            conn.prepare_cached(
-                "INSERT INTO tokens (id, hash, user, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![token_id, &hash[..], user.as_str(), label, at.as_millisecond(), expires_at.map(|t| t.as_millisecond())])?;
+            tx.store_token(token_id, hash, user.as_str(), label, at, *expires_at)
+                .await?;
         }
         _ => {}
     }

@@ -1,15 +1,11 @@
-//! The writer's memory of recently written tickets, so the next command on a ticket does not
-//! read and decode its projection again. It only ever holds committed state: the writer clears it
-//! whenever a batch fails, another process appends, or the projections are rebuilt.
+//! A writer's memory of recently written tickets, so the next command on a ticket does not read
+//! and decode its projection again. It only ever holds committed state: the writer forgets
+//! tickets another writer touched, and everything when a batch fails or projections are rebuilt.
 
 use std::collections::HashMap;
 
 use domain::ids::TicketNo;
 use domain::ticket::Ticket;
-use rusqlite::Connection;
-
-use super::rows::load_ticket;
-use crate::StoreResult;
 
 /// Tickets kept; past this the cache starts afresh (cheap, and active tickets return at once).
 const CAPACITY: usize = 50_000;
@@ -20,11 +16,8 @@ pub(crate) struct TicketCache {
 }
 
 impl TicketCache {
-    pub(crate) fn load(&self, conn: &Connection, no: TicketNo) -> StoreResult<Option<Ticket>> {
-        match self.tickets.get(&no) {
-            Some(ticket) => Ok(Some(ticket.clone())),
-            None => load_ticket(conn, no),
-        }
+    pub(crate) fn get(&self, no: TicketNo) -> Option<Ticket> {
+        self.tickets.get(&no).cloned()
     }
 
     pub(crate) fn remember(&mut self, ticket: &Ticket) {
@@ -32,6 +25,10 @@ impl TicketCache {
             self.tickets.clear();
         }
         self.tickets.insert(ticket.no, ticket.clone());
+    }
+
+    pub(crate) fn forget(&mut self, no: TicketNo) {
+        self.tickets.remove(&no);
     }
 
     pub(crate) fn clear(&mut self) {

@@ -1,0 +1,62 @@
+//! The write path every backend shares. A backend supplies one transaction ([`WriteTx`]); this
+//! module decides each command against it and records the result, so the rules of what is
+//! written — log entries, projections, secrets, the chain's head — exist once, not once per
+//! backend.
+//!
+//! A batch goes: `begin` (which locks the chain's head), [`catch_up`] with whatever other writers
+//! appended, then for each command [`prepare`] (read and decide, writing nothing: a refusal needs
+//! no rollback) and [`record`] (write), then `finish` (store the head, commit).
+
+mod cache;
+mod chain;
+mod plan;
+mod projection;
+
+pub(crate) use cache::TicketCache;
+pub(crate) use chain::{Chain, NewEntry};
+pub(crate) use plan::{catch_up, prepare, record};
+pub(crate) use projection::{Keys, TicketRow, decode_ticket};
+
+use domain::audit::ChainHead;
+use domain::ids::{TicketNo, UserId};
+use domain::ticket::Ticket;
+use jiff::Timestamp;
+
+use crate::{SealedContact, StoreResult};
+
+/// One write transaction of a backend. Methods are async so PostgreSQL can await the network;
+/// SQLite's run synchronously inside them.
+#[allow(async_fn_in_trait)]
+pub(crate) trait WriteTx {
+    /// The chain's head as stored, locked against other writers until the transaction ends.
+    async fn head(&mut self) -> StoreResult<(ChainHead, Timestamp)>;
+    /// Stores the head after the batch (a backend that derives it from the log does nothing).
+    async fn save_head(&mut self, chain: &Chain) -> StoreResult<()>;
+    /// Admin events of the registry's kinds after `seq`, as `(seq, kind, body)`.
+    async fn registry_events_after(&mut self, seq: u64) -> StoreResult<Vec<(u64, String, String)>>;
+    /// Tickets with log entries after `seq`.
+    async fn tickets_touched_after(&mut self, seq: u64) -> StoreResult<Vec<TicketNo>>;
+
+    async fn load_ticket(&mut self, no: TicketNo) -> StoreResult<Option<Ticket>>;
+    /// The last ticket counter used on a local day (0 if none).
+    async fn day_counter(&mut self, day: &str) -> StoreResult<u32>;
+    async fn token_is_active(&mut self, id: &str, user: &UserId) -> StoreResult<bool>;
+
+    async fn set_day_counter(&mut self, day: &str, counter: u32) -> StoreResult<()>;
+    async fn insert_contact(&mut self, contact: &SealedContact) -> StoreResult<()>;
+    async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()>;
+    /// Writes a ticket's projection: everything when `before` is `None` (a new ticket), else
+    /// only what changed.
+    async fn write_ticket(&mut self, row: &TicketRow, before: Option<&Keys>) -> StoreResult<()>;
+    async fn store_password(&mut self, user: &str, hash: &str, at: Timestamp) -> StoreResult<()>;
+    async fn store_token(
+        &mut self,
+        id: &str,
+        hash: &[u8; 32],
+        user: &str,
+        label: &str,
+        at: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
+    async fn revoke_token(&mut self, id: &str, user: &str, at: Timestamp) -> StoreResult<()>;
+}

@@ -1,0 +1,66 @@
+//! A ticket's projection as every backend stores it: a row of queryable columns plus the folded
+//! state as JSON, and the units it is with.
+
+use domain::ticket::Ticket;
+use jiff::Timestamp;
+
+use crate::StoreError;
+
+/// The columns of a ticket's projection that change during its life, and its unit links.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Keys {
+    pub status: &'static str,
+    pub lead_unit: Option<String>,
+    pub due_at: Option<i64>,
+    /// `(unit, is_lead)`, sorted.
+    pub units: Vec<(String, bool)>,
+}
+
+impl Keys {
+    pub(crate) fn of(ticket: &Ticket) -> Self {
+        let mut units = Vec::new();
+        if let Some(current) = ticket.current() {
+            units.push((current.unit.to_string(), true));
+            units.extend(current.co_units.iter().map(|u| (u.to_string(), false)));
+        }
+        units.sort();
+        Self {
+            status: ticket.status.as_str(),
+            lead_unit: ticket.lead_unit().map(|u| u.to_string()),
+            due_at: ticket.next_deadline().map(Timestamp::as_millisecond),
+            units,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TicketRow {
+    pub no: i64,
+    pub keys: Keys,
+    pub category: String,
+    pub received_at: i64,
+    pub updated_at: i64,
+    pub contact_id: Option<i64>,
+    pub version: i64,
+    pub state: String,
+}
+
+impl TicketRow {
+    pub(crate) fn of(ticket: &Ticket) -> Result<Self, StoreError> {
+        Ok(Self {
+            no: ticket.no.to_storage(),
+            keys: Keys::of(ticket),
+            category: ticket.request.category.to_string(),
+            received_at: ticket.received_at.as_millisecond(),
+            updated_at: ticket.updated_at.as_millisecond(),
+            contact_id: ticket.contact.map(|c| c.0 as i64),
+            version: i64::from(ticket.version),
+            state: serde_json::to_string(ticket)?,
+        })
+    }
+}
+
+pub(crate) fn decode_ticket(state: &str) -> Result<Ticket, StoreError> {
+    serde_json::from_str(state)
+        .map_err(|e| StoreError::Corrupt(format!("a ticket projection does not decode: {e}")))
+}
