@@ -38,3 +38,16 @@ impl From<serde_json::Error> for StoreError {
         Self::Corrupt(e.to_string())
     }
 }
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && (db.is_unique_violation()
+                || db.is_foreign_key_violation()
+                || db.is_check_violation())
+        {
+            return Self::Conflict(db.message().to_owned());
+        }
+        Self::Database(e.to_string())
+    }
+}

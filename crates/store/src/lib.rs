@@ -13,6 +13,7 @@
 
 mod command;
 mod error;
+pub mod postgres;
 mod query;
 mod registry;
 pub mod sqlite;

@@ -1,8 +1,10 @@
-//! The storage contract: every backend must pass `suite`. `sqlite` runs it on the embedded store
-//! and adds what only a file database can show (reopening, raw tampering).
+//! The storage contract: every backend must pass `suite`. `sqlite` runs it on the embedded store,
+//! `postgres` on a fresh schema of the database in `MINSHENG_TEST_POSTGRES_URL` (skipped when it
+//! is not set); each adds what only it can show.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly; that is their job.
 
 mod fixture;
+mod postgres;
 mod sqlite;
 mod suite;

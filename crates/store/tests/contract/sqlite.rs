@@ -9,10 +9,10 @@ use tempfile::TempDir;
 
 use crate::fixture::*;
 
-async fn fresh() -> (Arc<dyn Store>, TempDir) {
+async fn fresh() -> Option<(Arc<dyn Store>, TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("test.db"), SqliteOptions::default()).unwrap();
-    (Arc::new(store), dir)
+    Some((Arc::new(store), dir))
 }
 
 crate::contract_tests!(fresh);

@@ -36,7 +36,10 @@ macro_rules! contract_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let (store, _guard) = $fresh().await;
+                let Some((store, _guard)) = $fresh().await else {
+                    eprintln!("skipped: this backend is not configured (see README, Development)");
+                    return;
+                };
                 $crate::fixture::bootstrap(store.as_ref()).await;
                 $crate::suite::$name(store.as_ref()).await;
                 store.close().await;

@@ -1,0 +1,307 @@
+//! The PostgreSQL backend, for a province, or a city that wants replicas, DBA-run backups and
+//! several application nodes. The same write path as SQLite (`crate::write`), a writer per node
+//! serialised with the other nodes on the chain's head row, reads on a connection pool.
+
+mod read;
+mod rebuild;
+mod schema;
+mod tx;
+mod writer;
+
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use async_trait::async_trait;
+use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry, LogEvent};
+use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::kpi::{KpiCounts, Period};
+use domain::ticket::Ticket;
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::oneshot;
+
+use crate::registry::{REGISTRY_KINDS, Registry};
+use crate::sqlite::WriterStats;
+use crate::write::{Chain, TicketCache};
+use crate::{
+    Committed, RebuildReport, SealedContact, StatusCount, Store, StoreError, StoreResult,
+    Submission, TicketQuery, TokenRecord,
+};
+use writer::{Job, Writer};
+
+#[derive(Clone, Debug)]
+pub struct PgOptions {
+    /// Connections in the read pool.
+    pub readers: u32,
+    /// The most commands committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            readers: 8,
+            max_batch: 1024,
+        }
+    }
+}
+
+pub struct PgStore {
+    jobs: crossbeam_channel::Sender<Job>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    pool: PgPool,
+    registry: Arc<RwLock<Arc<Registry>>>,
+    stats: Arc<WriterStats>,
+}
+
+/// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`).
+pub fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+fn options(url: &str) -> StoreResult<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Database(format!(
+            "not a PostgreSQL URL ({e}); write postgres://user:password@host:port/database"
+        ))
+    })
+}
+
+impl PgStore {
+    /// Connects, migrates, folds the registry from the log and starts this node's writer.
+    pub async fn open(url: &str, settings: PgOptions) -> StoreResult<Self> {
+        let options = options(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.readers.max(1))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        schema::migrate(&mut *pool.acquire().await?).await?;
+        let (ready, started) = std::sync::mpsc::channel::<StoreResult<Arc<Registry>>>();
+        let (jobs, receiver) = crossbeam_channel::unbounded();
+        let stats = Arc::new(WriterStats::default());
+        let registry_slot: Arc<RwLock<Arc<Registry>>> =
+            Arc::new(RwLock::new(Arc::new(Registry::new()?)));
+        let (published, writer_stats) = (registry_slot.clone(), stats.clone());
+        // The writer owns a connection made on its own runtime, on its own thread.
+        let handle = std::thread::Builder::new()
+            .name("minsheng-pg-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready.send(Err(StoreError::Database(format!(
+                            "cannot start the writer's runtime: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let start = async {
+                        let mut conn = PgConnection::connect_with(&options).await?;
+                        let chain = load_chain(&mut conn).await?;
+                        let registry = Arc::new(load_registry(&mut conn).await?);
+                        Ok::<_, StoreError>((conn, chain, registry))
+                    };
+                    match start.await {
+                        Ok((conn, chain, registry)) => {
+                            if let Ok(mut slot) = published.write() {
+                                *slot = registry.clone();
+                            }
+                            let _ = ready.send(Ok(registry.clone()));
+                            let writer = Writer {
+                                conn,
+                                options,
+                                chain,
+                                registry,
+                                cache: TicketCache::default(),
+                                published,
+                                stats: writer_stats,
+                                max_batch: settings.max_batch.max(1),
+                            };
+                            writer.run(receiver).await;
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        let waited = tokio::task::spawn_blocking(move || started.recv())
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        waited.map_err(|_| {
+            StoreError::Database("the writer thread stopped while starting".into())
+        })??;
+        Ok(Self {
+            jobs,
+            writer: Mutex::new(Some(handle)),
+            pool,
+            registry: registry_slot,
+            stats,
+        })
+    }
+
+    /// Verifies the log of the database at `url` without starting a writer or trusting anything
+    /// else in it.
+    pub async fn verify_url(
+        url: &str,
+        expected_head: Option<(u64, Hash)>,
+    ) -> StoreResult<Result<ChainHead, ChainBreak>> {
+        let mut conn = PgConnection::connect_with(&options(url)?).await?;
+        let result = read::verify(&mut conn, expected_head).await;
+        let _ = conn.close().await;
+        result
+    }
+
+    /// The head of the log at `url`, read without opening the store.
+    pub async fn head_of_url(url: &str) -> StoreResult<ChainHead> {
+        let mut conn = PgConnection::connect_with(&options(url)?).await?;
+        let head = read::head(&mut conn).await;
+        let _ = conn.close().await;
+        head
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+async fn load_chain(conn: &mut PgConnection) -> StoreResult<Chain> {
+    let (seq, hash, at): (i64, String, i64) =
+        sqlx::query_as("SELECT seq, hash, at FROM chain_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Chain {
+        head: ChainHead {
+            seq: seq as u64,
+            hash: Hash::parse(&hash)
+                .ok_or_else(|| StoreError::Corrupt("chain_head has a malformed hash".into()))?,
+        },
+        last_at: Timestamp::from_millisecond(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+async fn load_registry(conn: &mut PgConnection) -> StoreResult<Registry> {
+    let kinds: Vec<String> = REGISTRY_KINDS.iter().map(|k| (*k).to_owned()).collect();
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT seq, kind, body FROM log WHERE ticket IS NULL AND kind = ANY($1) ORDER BY seq",
+    )
+    .bind(kinds)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut registry = Registry::new()?;
+    for (seq, kind, body) in rows {
+        let corrupt = |e: String| StoreError::Corrupt(format!("log entry {seq}: {e}"));
+        if let LogEvent::Admin(event) =
+            LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
+        {
+            registry.apply(&event).map_err(|e| corrupt(e.to_string()))?;
+        }
+    }
+    Ok(registry)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn submit(&self, submission: Submission) -> StoreResult<Committed> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Submit(Box::new(submission), reply))
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn ticket(&self, no: TicketNo) -> StoreResult<Option<Ticket>> {
+        read::ticket(&self.pool, no).await
+    }
+
+    async fn tickets(&self, query: TicketQuery) -> StoreResult<Vec<Ticket>> {
+        read::tickets(&self.pool, &query).await
+    }
+
+    async fn status_counts(
+        &self,
+        unit: Option<UnitId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<StatusCount>> {
+        read::status_counts(&self.pool, unit.as_ref(), now).await
+    }
+
+    async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+        read::ticket_log(&self.pool, no).await
+    }
+
+    async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>> {
+        read::caller_history(&self.pool, &phone_index, limit).await
+    }
+
+    async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>> {
+        read::contact(&self.pool, id).await
+    }
+
+    async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
+        read::password_hash(&self.pool, user).await
+    }
+
+    async fn token(&self, hash: [u8; 32]) -> StoreResult<Option<TokenRecord>> {
+        read::token(&self.pool, &hash).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<ChainHead> {
+        read::head(&self.pool).await
+    }
+
+    async fn verify_log(
+        &self,
+        expected_head: Option<(u64, Hash)>,
+    ) -> StoreResult<Result<ChainHead, ChainBreak>> {
+        read::verify(&self.pool, expected_head).await
+    }
+
+    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts> {
+        read::kpi_from_tickets(&self.pool, period).await
+    }
+
+    async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {
+        read::kpi_from_log(&self.pool, period).await
+    }
+
+    async fn rebuild(&self) -> StoreResult<RebuildReport> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Rebuild(reply))
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    async fn close(&self) {
+        let _ = self.jobs.send(Job::Shutdown);
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        // The read pool stays open until the store is dropped, as the contract says.
+    }
+}

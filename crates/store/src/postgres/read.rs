@@ -1,0 +1,296 @@
+//! Named read queries on the pool.
+
+use domain::audit::{ChainBreak, ChainHead, ChainVerifier, Hash, LogEntry, LogEvent, StoredEntry};
+use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::kpi::{EventCounter, KpiCounts, Period, from_tickets};
+use domain::ticket::{Status, Ticket};
+use futures::TryStreamExt;
+use jiff::Timestamp;
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
+
+use crate::write::decode_ticket;
+use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
+
+type EntryRow = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn stored((seq, at_ms, actor, ticket, kind, body, prev, hash): EntryRow) -> StoredEntry {
+    StoredEntry {
+        seq,
+        at_ms,
+        actor,
+        ticket,
+        kind,
+        body: body.into_bytes(),
+        prev,
+        hash,
+    }
+}
+
+pub(crate) async fn ticket(db: impl PgExecutor<'_>, no: TicketNo) -> StoreResult<Option<Ticket>> {
+    let state: Option<(String,)> = sqlx::query_as("SELECT state FROM tickets WHERE no = $1")
+        .bind(no.to_storage())
+        .fetch_optional(db)
+        .await?;
+    state.map(|(s,)| decode_ticket(&s)).transpose()
+}
+
+/// The list query: every filter is optional; newest first; cursor paging on the ticket number.
+pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT t.state FROM tickets t");
+    if let Some(unit) = &q.unit {
+        sql.push(" JOIN ticket_units u ON u.no = t.no AND u.unit = ")
+            .push_bind(unit.to_string());
+    }
+    sql.push(" WHERE TRUE");
+    if !q.statuses.is_empty() {
+        let statuses: Vec<String> = q.statuses.iter().map(|s| s.as_str().to_owned()).collect();
+        sql.push(" AND t.status = ANY(")
+            .push_bind(statuses)
+            .push(")");
+    }
+    if let Some(category) = &q.category {
+        // Codes are digits, so every code under the prefix sorts before prefix + ':'.
+        sql.push(" AND t.category >= ")
+            .push_bind(category.to_string());
+        sql.push(" AND t.category < ")
+            .push_bind(format!("{category}:"));
+    }
+    if let Some(at) = q.overdue_at {
+        sql.push(" AND t.due_at < ").push_bind(at.as_millisecond());
+    }
+    if let Some((from, until)) = q.due_between {
+        sql.push(" AND t.due_at >= ")
+            .push_bind(from.as_millisecond());
+        sql.push(" AND t.due_at < ")
+            .push_bind(until.as_millisecond());
+    }
+    if let Some(from) = q.received_from {
+        sql.push(" AND t.received_at >= ")
+            .push_bind(from.as_millisecond());
+    }
+    if let Some(to) = q.received_to {
+        sql.push(" AND t.received_at < ")
+            .push_bind(to.as_millisecond());
+    }
+    if let Some(before) = q.before {
+        sql.push(" AND t.no < ").push_bind(before.to_storage());
+    }
+    sql.push(" ORDER BY t.no DESC LIMIT ")
+        .push_bind(i64::from(q.limit.clamp(1, 1000)));
+    let rows: Vec<(String,)> = sql.build_query_as().fetch_all(db).await?;
+    rows.iter().map(|(s,)| decode_ticket(s)).collect()
+}
+
+pub(crate) async fn status_counts(
+    db: impl PgExecutor<'_>,
+    unit: Option<&UnitId>,
+    now: Timestamp,
+) -> StoreResult<Vec<StatusCount>> {
+    let rows: Vec<(String, i64, i64)> = match unit {
+        Some(unit) => {
+            sqlx::query_as(
+                "SELECT t.status, COUNT(*), COUNT(*) FILTER (WHERE t.due_at < $1) FROM tickets t
+                 JOIN ticket_units u ON u.no = t.no AND u.unit = $2 GROUP BY t.status",
+            )
+            .bind(now.as_millisecond())
+            .bind(unit.as_str())
+            .fetch_all(db)
+            .await?
+        }
+        None => {
+            sqlx::query_as("SELECT status, COUNT(*), COUNT(*) FILTER (WHERE due_at < $1) FROM tickets GROUP BY status")
+                .bind(now.as_millisecond())
+                .fetch_all(db)
+                .await?
+        }
+    };
+    let mut out = Vec::new();
+    for (status, count, overdue) in rows {
+        let status = Status::parse(&status).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        out.push(StatusCount {
+            status,
+            count: count as u64,
+            overdue: overdue as u64,
+        });
+    }
+    out.sort_by_key(|c| c.status);
+    Ok(out)
+}
+
+pub(crate) async fn ticket_log(
+    db: impl PgExecutor<'_>,
+    no: TicketNo,
+) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as("SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log WHERE ticket = $1 ORDER BY seq")
+        .bind(no.to_storage())
+        .fetch_all(db)
+        .await?;
+    rows.into_iter()
+        .map(|r| stored(r).decode().map_err(StoreError::Corrupt))
+        .collect()
+}
+
+pub(crate) async fn caller_history(
+    db: impl PgExecutor<'_>,
+    phone_index: &[u8; 32],
+    limit: u32,
+) -> StoreResult<Vec<Ticket>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT t.state FROM contacts c JOIN tickets t ON t.contact_id = c.id
+         WHERE c.phone_index = $1 ORDER BY t.no DESC LIMIT $2",
+    )
+    .bind(phone_index.to_vec())
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(|(s,)| decode_ticket(s)).collect()
+}
+
+pub(crate) async fn contact(
+    db: impl PgExecutor<'_>,
+    id: ContactId,
+) -> StoreResult<Option<SealedContact>> {
+    let row: Option<(i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT id, key_id, nonce, ciphertext, phone_index FROM contacts WHERE id = $1",
+    )
+    .bind(id.0 as i64)
+    .fetch_optional(db)
+    .await?;
+    Ok(
+        row.map(|(id, key_id, nonce, ciphertext, index)| SealedContact {
+            id: ContactId(id as u64),
+            key_id: key_id as u32,
+            nonce,
+            ciphertext,
+            phone_index: index.and_then(|v| v.try_into().ok()),
+        }),
+    )
+}
+
+pub(crate) async fn password_hash(
+    db: impl PgExecutor<'_>,
+    user: &UserId,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as(r#"SELECT password_hash FROM credentials WHERE "user" = $1"#)
+            .bind(user.as_str())
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(h,)| h))
+}
+
+pub(crate) async fn token(
+    db: impl PgExecutor<'_>,
+    hash: &[u8; 32],
+) -> StoreResult<Option<TokenRecord>> {
+    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> =
+        sqlx::query_as(r#"SELECT id, "user", label, created_at, expires_at, revoked_at FROM tokens WHERE hash = $1"#)
+            .bind(hash.to_vec())
+            .fetch_optional(db)
+            .await?;
+    let Some((id, user, label, created, expires, revoked)) = row else {
+        return Ok(None);
+    };
+    let at =
+        |ms: i64| Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()));
+    Ok(Some(TokenRecord {
+        id,
+        user: UserId::parse(&user).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        label,
+        created_at: at(created)?,
+        expires_at: expires.map(at).transpose()?,
+        revoked_at: revoked.map(at).transpose()?,
+    }))
+}
+
+pub(crate) async fn head(db: impl PgExecutor<'_>) -> StoreResult<ChainHead> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(db)
+            .await?;
+    match row {
+        None => Ok(ChainHead {
+            seq: 0,
+            hash: Hash::GENESIS,
+        }),
+        Some((seq, hash)) => Ok(ChainHead {
+            seq: seq as u64,
+            hash: Hash::parse(&hash).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "log entry {seq} has a malformed hash; run `minsheng audit verify`"
+                ))
+            })?,
+        }),
+    }
+}
+
+pub(crate) async fn verify(
+    db: impl PgExecutor<'_>,
+    expected: Option<(u64, Hash)>,
+) -> StoreResult<Result<ChainHead, ChainBreak>> {
+    let mut verifier = ChainVerifier::new();
+    if let Some((seq, hash)) = expected {
+        verifier = verifier.expecting_head(seq, hash);
+    }
+    let mut rows = sqlx::query_as::<_, EntryRow>(
+        "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log ORDER BY seq",
+    )
+    .fetch(db);
+    while let Some(row) = rows.try_next().await? {
+        if let Err(broken) = verifier.check(&stored(row)) {
+            return Ok(Err(broken));
+        }
+    }
+    Ok(verifier.finish())
+}
+
+pub(crate) async fn kpi_from_tickets(
+    db: impl PgExecutor<'_>,
+    period: Period,
+) -> StoreResult<KpiCounts> {
+    // A ticket with an event in the period was received before its end and last updated after
+    // its start.
+    let mut rows = sqlx::query_as::<_, (String,)>(
+        "SELECT state FROM tickets WHERE updated_at >= $1 AND received_at < $2",
+    )
+    .bind(period.start.as_millisecond())
+    .bind(period.end.as_millisecond())
+    .fetch(db);
+    let mut tickets = Vec::new();
+    while let Some((state,)) = rows.try_next().await? {
+        tickets.push(decode_ticket(&state)?);
+    }
+    Ok(from_tickets(period, &tickets))
+}
+
+pub(crate) async fn kpi_from_log(
+    db: impl PgExecutor<'_>,
+    period: Period,
+) -> StoreResult<KpiCounts> {
+    let mut counter = EventCounter::new(period);
+    let mut rows = sqlx::query_as::<_, (i64, i64, i64, String, String)>(
+        "SELECT seq, at, ticket, kind, body FROM log WHERE ticket IS NOT NULL AND at < $1 ORDER BY seq",
+    )
+    .bind(period.end.as_millisecond())
+    .fetch(db);
+    while let Some((seq, at, ticket, kind, body)) = rows.try_next().await? {
+        let corrupt = |what: String| StoreError::Corrupt(format!("log entry {seq}: {what}"));
+        let no = TicketNo::from_storage(ticket).map_err(|e| corrupt(e.to_string()))?;
+        let at = Timestamp::from_millisecond(at).map_err(|e| corrupt(e.to_string()))?;
+        if let LogEvent::Ticket(event) =
+            LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
+        {
+            counter.push(no, at, &event);
+        }
+    }
+    Ok(counter.finish())
+}

@@ -1,0 +1,181 @@
+//! Rebuilding the ticket projections from the log. Every writer on every node is held off for the
+//! duration (the chain's head row stays locked); the log streams ticket by ticket in index order
+//! from a second connection, and each chunk of rebuilt tickets is compared with the stored
+//! projections, so memory stays small whatever the size of the log.
+
+use std::collections::HashSet;
+
+use domain::audit::LogEvent;
+use domain::ids::TicketNo;
+use domain::ticket::Ticket;
+use futures::TryStreamExt;
+use jiff::Timestamp;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use super::tx::{write_rows, write_units};
+use crate::write::{Keys, TicketRow};
+use crate::{RebuildReport, StoreError, StoreResult};
+
+pub(crate) async fn rebuild(
+    conn: &mut PgConnection,
+    options: &PgConnectOptions,
+) -> StoreResult<RebuildReport> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *tx)
+        .await?;
+    let (entries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM log")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut report = RebuildReport {
+        entries: entries as u64,
+        ..Default::default()
+    };
+    let mut seen = HashSet::new();
+    // The log streams from a second connection while the first, holding the lock, writes.
+    let mut reader = PgConnection::connect_with(options).await?;
+    {
+        let mut rows = sqlx::query_as::<_, (i64, i64, String, i64, String, String)>(
+            "SELECT seq, at, actor, ticket, kind, body FROM log WHERE ticket IS NOT NULL ORDER BY ticket, seq",
+        )
+        .fetch(&mut reader);
+        let mut done: Vec<Ticket> = Vec::new();
+        let mut current: Option<Ticket> = None;
+        while let Some((seq, at, actor, ticket, kind, body)) = rows.try_next().await? {
+            let corrupt = |what: String| StoreError::Corrupt(format!("log entry {seq}: {what}"));
+            let no = TicketNo::from_storage(ticket).map_err(|e| corrupt(e.to_string()))?;
+            let at = Timestamp::from_millisecond(at).map_err(|e| corrupt(e.to_string()))?;
+            let LogEvent::Ticket(event) =
+                LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
+            else {
+                return Err(corrupt(format!("{kind} is not a ticket event")));
+            };
+            match current.as_mut() {
+                Some(t) if t.no == no => t.apply(at, &event).map_err(|e| corrupt(e.to_string()))?,
+                _ => {
+                    done.extend(current.take());
+                    current = Some(
+                        Ticket::start(no, at, &actor, &event)
+                            .map_err(|e| corrupt(e.to_string()))?,
+                    );
+                }
+            }
+            if done.len() >= CHUNK {
+                settle(&mut tx, &std::mem::take(&mut done), &mut report, &mut seen).await?;
+            }
+        }
+        done.extend(current);
+        settle(&mut tx, &done, &mut report, &mut seen).await?;
+    }
+    let _ = reader.close().await;
+    let all: Vec<(i64,)> = sqlx::query_as("SELECT no FROM tickets")
+        .fetch_all(&mut *tx)
+        .await?;
+    let orphans: Vec<i64> = all
+        .into_iter()
+        .map(|(n,)| n)
+        .filter(|n| !seen.contains(n))
+        .collect();
+    if !orphans.is_empty() {
+        sqlx::query("DELETE FROM ticket_units WHERE no = ANY($1)")
+            .bind(&orphans)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tickets WHERE no = ANY($1)")
+            .bind(&orphans)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for no in orphans {
+        report
+            .orphans
+            .push(TicketNo::from_storage(no).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+const CHUNK: usize = 1000;
+
+/// Compares rebuilt tickets with their stored projections and writes those that differ.
+async fn settle(
+    conn: &mut PgConnection,
+    rebuilt: &[Ticket],
+    report: &mut RebuildReport,
+    seen: &mut HashSet<i64>,
+) -> StoreResult<()> {
+    let numbers: Vec<i64> = rebuilt.iter().map(|t| t.no.to_storage()).collect();
+    let stored = stored_rows(conn, &numbers).await?;
+    let mut repairs: Vec<TicketRow> = Vec::new();
+    for ticket in rebuilt {
+        seen.insert(ticket.no.to_storage());
+        report.tickets += 1;
+        let expected = TicketRow::of(ticket)?;
+        if stored.iter().find(|r| r.no == expected.no) != Some(&expected) {
+            report.differing.push(ticket.no);
+            repairs.push(expected);
+        }
+    }
+    write_rows(conn, repairs.iter()).await?;
+    write_units(conn, &repairs.iter().collect::<Vec<_>>()).await
+}
+
+/// The stored projections of these tickets, with their unit links.
+async fn stored_rows(conn: &mut PgConnection, numbers: &[i64]) -> StoreResult<Vec<TicketRow>> {
+    let rows: Vec<(i64, String, String, Option<String>, i64, Option<i64>, i64, Option<i64>, i64, String)> = sqlx::query_as(
+        "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
+         FROM tickets WHERE no = ANY($1)",
+    )
+    .bind(numbers)
+    .fetch_all(&mut *conn)
+    .await?;
+    let links: Vec<(i64, String, bool)> =
+        sqlx::query_as("SELECT no, unit, lead FROM ticket_units WHERE no = ANY($1)")
+            .bind(numbers)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                no,
+                status,
+                category,
+                lead_unit,
+                received_at,
+                due_at,
+                updated_at,
+                contact_id,
+                version,
+                state,
+            )| {
+                let mut units: Vec<(String, bool)> = links
+                    .iter()
+                    .filter(|l| l.0 == no)
+                    .map(|l| (l.1.clone(), l.2))
+                    .collect();
+                units.sort();
+                // A status the code does not know (a hand-edited row) never equals a real one.
+                let status = domain::ticket::Status::parse(&status)
+                    .map(|s| s.as_str())
+                    .unwrap_or("?");
+                TicketRow {
+                    no,
+                    keys: Keys {
+                        status,
+                        lead_unit,
+                        due_at,
+                        units,
+                    },
+                    category,
+                    received_at,
+                    updated_at,
+                    contact_id,
+                    version,
+                    state,
+                }
+            },
+        )
+        .collect())
+}

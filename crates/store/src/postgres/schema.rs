@@ -1,0 +1,42 @@
+//! Migrations for the PostgreSQL backend. Released migrations are never edited: a change is a new
+//! one. Nodes starting together take an advisory lock, so exactly one of them migrates.
+
+use sqlx::{Connection, PgConnection};
+
+use crate::{StoreError, StoreResult};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+/// Any constant works; it only has to be the same for every node.
+const LOCK: i64 = 0x6d69_6e73_6865_6e67; // "minsheng"
+
+pub(crate) async fn migrate(conn: &mut PgConnection) -> StoreResult<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .execute(&mut *tx)
+        .await?;
+    let (applied,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if applied > newest {
+        return Err(StoreError::Database(format!(
+            "the database has schema version {applied}, newer than this minsheng knows ({newest}); upgrade minsheng"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(version, "applied migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The writer of one application node. It runs on its own thread with its own single-threaded
+//! runtime and its own connection, takes commands from a channel and commits them in groups, like
+//! the SQLite writer. Several nodes may write to one database: each batch locks the chain's head
+//! row first, so appends from all nodes are serialised and the chain neither forks nor skips; a
+//! node that finds the head moved catches up with what the others appended before deciding.
+//! PostgreSQL's own commit is durable (`synchronous_commit = on`), so callers are answered right
+//! after it.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::oneshot;
+
+use super::tx::PgTx;
+use crate::registry::Registry;
+use crate::sqlite::WriterStats;
+use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
+use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
+
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+pub(crate) enum Job {
+    Submit(Box<Submission>, oneshot::Sender<StoreResult<Committed>>),
+    Rebuild(oneshot::Sender<StoreResult<RebuildReport>>),
+    Shutdown,
+}
+
+type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
+
+pub(crate) struct Writer {
+    pub conn: PgConnection,
+    pub options: PgConnectOptions,
+    pub chain: Chain,
+    pub registry: Arc<Registry>,
+    pub cache: TicketCache,
+    pub published: Arc<RwLock<Arc<Registry>>>,
+    pub stats: Arc<WriterStats>,
+    pub max_batch: usize,
+}
+
+impl Writer {
+    pub(crate) async fn run(mut self, jobs: Receiver<Job>) {
+        'serve: loop {
+            // Blocking here is fine: this thread's runtime has nothing else to do.
+            let first = match jobs.recv_timeout(IDLE_CHECK) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.follow_other_writers().await;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = Vec::new();
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Submit(s, reply) => batch.push((s, reply)),
+                    Job::Rebuild(reply) => {
+                        self.commit(std::mem::take(&mut batch)).await;
+                        self.cache.clear();
+                        let _ = reply
+                            .send(super::rebuild::rebuild(&mut self.conn, &self.options).await);
+                    }
+                    Job::Shutdown => {
+                        self.commit(batch).await;
+                        break 'serve;
+                    }
+                }
+                if batch.len() < self.max_batch {
+                    next = jobs.try_recv().ok();
+                }
+            }
+            self.commit(batch).await;
+        }
+        let _ = self.conn.close().await;
+        tracing::info!("store writer stopped");
+    }
+
+    async fn commit(&mut self, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
+        let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
+        match self.try_commit(&submissions).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) if batch.len() > 1 => {
+                tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
+                for (submission, reply) in batch {
+                    let result = match self.try_commit(&[submission.as_ref()]).await {
+                        Ok(mut results) => results
+                            .pop()
+                            .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
+                        Err(error) => Err(error),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "a command failed to commit");
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Database(error.to_string())));
+                }
+            }
+        }
+    }
+
+    async fn try_commit(
+        &mut self,
+        batch: &[&Submission],
+    ) -> Result<Vec<StoreResult<Committed>>, StoreError> {
+        let (chain_before, registry_before) = (self.chain, self.registry.clone());
+        let started = Instant::now();
+        let outcome = async {
+            let mut tx = self.conn.begin().await?;
+            let mut write = PgTx::new(&mut tx);
+            catch_up(
+                &mut write,
+                &mut self.chain,
+                &mut self.registry,
+                &mut self.cache,
+            )
+            .await?;
+            let mut results = Vec::with_capacity(batch.len());
+            for submission in batch {
+                match prepare(
+                    &mut write,
+                    &self.cache,
+                    &self.chain,
+                    &self.registry,
+                    submission,
+                )
+                .await
+                {
+                    Ok(plan) => results.push(Ok(record(
+                        &mut write,
+                        &mut self.cache,
+                        &mut self.chain,
+                        &mut self.registry,
+                        plan,
+                    )
+                    .await?)),
+                    Err(refused) => results.push(Err(refused)),
+                }
+            }
+            write.save_head(&self.chain).await?;
+            let committing = Instant::now();
+            tx.commit().await?;
+            Ok::<_, StoreError>((results, committing))
+        }
+        .await;
+        match outcome {
+            Ok((results, committing)) => {
+                let stats = &self.stats;
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .commands
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                stats
+                    .work_us
+                    .fetch_add((committing - started).as_micros() as u64, Ordering::Relaxed);
+                stats
+                    .commit_us
+                    .fetch_add(committing.elapsed().as_micros() as u64, Ordering::Relaxed);
+                if !Arc::ptr_eq(&self.registry, &registry_before) {
+                    self.publish();
+                }
+                Ok(results)
+            }
+            Err(error) => {
+                self.cache.clear();
+                self.chain = chain_before;
+                self.registry = registry_before;
+                Err(error)
+            }
+        }
+    }
+
+    fn publish(&self) {
+        if let Ok(mut published) = self.published.write() {
+            *published = self.registry.clone();
+        }
+    }
+
+    /// When idle, catches up with what other nodes appended, so this node's registry (a new user,
+    /// a deactivated one) is current within a second.
+    async fn follow_other_writers(&mut self) {
+        let moved: Result<bool, StoreError> = async {
+            let (seq, hash): (i64, String) =
+                sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
+                    .fetch_one(&mut self.conn)
+                    .await?;
+            if seq as u64 == self.chain.head.seq && hash == self.chain.head.hash.to_hex() {
+                return Ok(false);
+            }
+            let mut tx = self.conn.begin().await?;
+            let mut read = PgTx::new(&mut tx);
+            let moved = catch_up(
+                &mut read,
+                &mut self.chain,
+                &mut self.registry,
+                &mut self.cache,
+            )
+            .await?;
+            tx.rollback().await?;
+            Ok(moved)
+        }
+        .await;
+        match moved {
+            Ok(true) => self.publish(),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot follow what other nodes appended"),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The contract on PostgreSQL, each test in a fresh schema of the database named by
+//! `MINSHENG_TEST_POSTGRES_URL`, plus what only a shared server shows: several nodes writing to
+//! one database, and raw edits behind the store's back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use domain::ticket::{Status, TicketAction};
+use futures::future::join_all;
+use store::postgres::{PgOptions, PgStore};
+use store::{Store, TicketQuery};
+
+use crate::fixture::*;
+
+pub const URL_VARIABLE: &str = "MINSHENG_TEST_POSTGRES_URL";
+
+/// A schema created for one test and dropped after it.
+pub struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    pub async fn create() -> Option<Schema> {
+        let base = std::env::var(URL_VARIABLE).ok().filter(|u| !u.is_empty())?;
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+            .await
+            .expect("connect to the test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        Some(Schema { base, name })
+    }
+
+    /// The URL of the test database with this schema first on the search path.
+    pub fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{separator}options[search_path]={}", self.base, self.name)
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        // Drop runs outside any runtime we may block; clean up on a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await
+                {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn fresh() -> Option<(Arc<dyn Store>, Schema)> {
+    let schema = Schema::create().await?;
+    let store = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    Some((Arc::new(store), schema))
+}
+
+crate::contract_tests!(fresh);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_nodes_writing_at_once_keep_one_chain() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let first = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    bootstrap(&first).await;
+    let nodes = [
+        first,
+        PgStore::open(&schema.url(), PgOptions::default())
+            .await
+            .unwrap(),
+        PgStore::open(&schema.url(), PgOptions::default())
+            .await
+            .unwrap(),
+    ];
+    let head = nodes[0].audit_head().await.unwrap();
+    // Each node receives and dispatches tickets concurrently with the others.
+    let work = (0..90).map(|i| {
+        let node = &nodes[i % 3];
+        async move {
+            let no = receive_at(node, t0(), "070101", Some(sealed(5000 + i as u64, None)))
+                .await
+                .unwrap();
+            act(node, dispatcher(), at_hours(1), no, dispatch("roads"))
+                .await
+                .unwrap();
+            no
+        }
+    });
+    let numbers = join_all(work).await;
+    let distinct: std::collections::BTreeSet<_> = numbers.iter().map(|n| n.counter()).collect();
+    assert_eq!(distinct.len(), 90, "no ticket number was handed out twice");
+    let verified = nodes[1].verify_log(None).await.unwrap().unwrap();
+    assert_eq!(verified.seq, head.seq + 180, "no gap and no duplicate");
+    // A ticket dispatched on one node is signed on another: the second node catches up.
+    act(
+        &nodes[2],
+        handler("roads"),
+        at_hours(2),
+        numbers[0],
+        TicketAction::Sign,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        nodes[0].ticket(numbers[0]).await.unwrap().unwrap().status,
+        Status::InProgress
+    );
+    // A user created on one node can act on another.
+    let newcomer = user(
+        "newcomer",
+        domain::org::Role::Dispatcher,
+        domain::org::Affiliation::Centre,
+    );
+    nodes[0]
+        .submit(store::Submission {
+            actor: domain::org::Actor::system("test"),
+            now: t0(),
+            command: store::Command::Admin {
+                command: domain::admin::AdminCommand::CreateUser(newcomer.clone()),
+                secret: None,
+            },
+        })
+        .await
+        .unwrap();
+    act(
+        &nodes[1],
+        newcomer.actor(),
+        at_hours(2),
+        numbers[1],
+        TicketAction::Urge {
+            note: "请尽快".into(),
+        },
+    )
+    .await
+    .unwrap();
+    for node in &nodes {
+        node.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_repairs_projections_and_the_log_refuses_edits() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let store = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    bootstrap(&store).await;
+    let no = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), no, dispatch("roads"))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tickets SET status = 'closed' WHERE no = $1")
+        .bind(no.to_storage())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .tickets(TicketQuery {
+                statuses: vec![Status::Closed],
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let report = store.rebuild().await.unwrap();
+    assert_eq!(report.differing, vec![no]);
+    assert!(
+        store
+            .tickets(TicketQuery {
+                statuses: vec![Status::Closed],
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.rebuild().await.unwrap().differing.is_empty());
+
+    for statement in [
+        "UPDATE log SET actor = 'someone' WHERE seq = 1",
+        "DELETE FROM log WHERE seq = 1",
+        "TRUNCATE log CASCADE",
+    ] {
+        let err = sqlx::raw_sql(statement)
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
+    }
+    store.close().await;
+    // Everything committed is there when the store opens again.
+    let reopened = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.ticket(no).await.unwrap().unwrap().status,
+        Status::Dispatched
+    );
+    assert_eq!(reopened.registry().units.len(), 3);
+    assert!(reopened.verify_log(None).await.unwrap().is_ok());
+    reopened.close().await;
+}
