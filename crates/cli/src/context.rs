@@ -1,14 +1,13 @@
 //! Opening an installation: the store, the vault and the use cases over them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use app::App;
 use app::clock::SystemClock;
 use app::vault::Vault;
 use store::Store;
-use store::sqlite::{SqliteOptions, SqliteStore};
 
 use crate::DbArgs;
 
@@ -32,20 +31,19 @@ impl Installation {
     /// Opens without loading the defaults into a new database: for the demo city, whose history
     /// (defaults included) starts in the past.
     pub async fn open_uninitialised(args: &DbArgs) -> anyhow::Result<Installation> {
+        let location = args.location();
         let key_file = args
             .key_file
             .clone()
-            .unwrap_or_else(|| default_key_file(&args.db));
-        let store = SqliteStore::open(&args.db, SqliteOptions::default())
-            .with_context(|| format!("opening the database {}", args.db.display()))?;
-        let store: Arc<dyn Store> = Arc::new(store);
+            .unwrap_or_else(|| location.default_key_file());
+        let store = location.open().await?;
         let empty = store.audit_head().await?.seq == 0;
         if !empty && !key_file.exists() {
             bail!(
                 "the key file {} is missing. The database {} holds sealed contacts that only this key can open: \
                  restore the key file from your backup, or pass --key-file",
                 key_file.display(),
-                args.db.display()
+                args.location()
             );
         }
         let (vault, new_keys) = Vault::open_or_create(&key_file)?;
@@ -67,8 +65,8 @@ impl Installation {
 
     /// Opens an existing database only.
     pub async fn open_existing(args: &DbArgs) -> anyhow::Result<Installation> {
-        if !args.db.exists() {
-            bail!("there is no database at {}; check --db", args.db.display());
+        if !args.location().exists() {
+            bail!("there is no database at {}; check --db", args.location());
         }
         Self::open(args).await
     }
@@ -76,10 +74,4 @@ impl Installation {
     pub async fn close(self) {
         self.store.close().await;
     }
-}
-
-pub fn default_key_file(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".keys");
-    db.with_file_name(name)
 }

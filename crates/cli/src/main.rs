@@ -3,13 +3,14 @@
 
 mod commands;
 mod context;
+mod location;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{admin, audit, bench, demo, kpi, serve};
+use commands::{admin, audit, bench, demo, kpi, migrate, serve};
 
 #[derive(Parser)]
 #[command(name = "minsheng", version, about = "民声 minsheng — the 12345 citizen service hotline platform", long_about = None)]
@@ -18,16 +19,23 @@ struct Cli {
     command: Command,
 }
 
-/// Where the data lives. `--db` takes a file path (SQLite, created if missing).
+/// Where the data lives.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DbArgs {
-    /// The database: a SQLite file path.
+    /// The database: a SQLite file path (created if missing), or a PostgreSQL URL
+    /// `postgres://user:password@host:port/database`.
     #[arg(long, env = "MINSHENG_DB", default_value = "minsheng.db")]
-    pub db: PathBuf,
-    /// The key file that seals citizens' contacts [default: <db>.keys]. Created for a new
-    /// database; required for an existing one.
+    pub db: String,
+    /// The key file that seals citizens' contacts [default: <db>.keys beside a SQLite file,
+    /// minsheng.keys for PostgreSQL]. Created for a new database; required for an existing one.
     #[arg(long, env = "MINSHENG_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+}
+
+impl DbArgs {
+    pub fn location(&self) -> location::Location {
+        location::Location::parse(&self.db)
+    }
 }
 
 #[derive(Subcommand)]
@@ -64,6 +72,8 @@ enum Command {
     /// Show or change deadlines, follow-up limits and KPI weights.
     #[command(subcommand)]
     Policy(admin::PolicyCommand),
+    /// Copy a whole SQLite installation into an empty PostgreSQL database.
+    MigrateStore(migrate::Args),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -105,6 +115,7 @@ fn main() -> ExitCode {
             Command::Taxonomy(command) => admin::taxonomy(command).await,
             Command::Calendar(command) => admin::calendar(command).await,
             Command::Policy(command) => admin::policy(command).await,
+            Command::MigrateStore(args) => migrate::run(args).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });

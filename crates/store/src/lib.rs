@@ -12,11 +12,13 @@
 //! records the result.
 
 mod command;
+pub mod copy;
 mod error;
 pub mod postgres;
 mod query;
 mod registry;
 pub mod sqlite;
+mod stats;
 mod write;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub use command::{Command, Committed, SealedContact, Secret, Submission};
 pub use error::StoreError;
 pub use query::{RebuildReport, StatusCount, TicketQuery, TokenRecord};
 pub use registry::Registry;
+pub use stats::WriterStats;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use store::Store;
+use store::postgres::{PgOptions, PgStore, Scratch};
 use store::sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -31,16 +32,71 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub dir: TempDir,
+    pub backend: Backend,
+    /// Keeps a PostgreSQL test's schema until the test ends.
+    _scratch: Option<Scratch>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The environment variable naming a PostgreSQL database for tests; each test gets a fresh
+/// schema in it. Without it, PostgreSQL tests are skipped.
+pub const POSTGRES_URL: &str = "MINSHENG_TEST_POSTGRES_URL";
+
+/// The database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty PostgreSQL schema, or `None` when no test database is configured. Under
+/// `CI=true` a missing database is an error, so CI can never pass by skipping PostgreSQL.
+pub async fn postgres_scratch() -> Option<Scratch> {
+    let base = std::env::var(POSTGRES_URL).ok().filter(|u| !u.is_empty());
+    if base.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {POSTGRES_URL} is not set: .ci/run starts PostgreSQL for the tests");
+    }
+    let base = base?;
+    Some(
+        Scratch::create(&base)
+            .await
+            .expect("create a scratch schema in the test database"),
+    )
+}
+
 impl TestApp {
+    /// The server over a fresh SQLite database.
     pub async fn spawn() -> TestApp {
+        Self::spawn_on(Backend::Sqlite)
+            .await
+            .expect("SQLite needs no configuration")
+    }
+
+    /// The server over a fresh database of `backend`; `None` for PostgreSQL when
+    /// `MINSHENG_TEST_POSTGRES_URL` is not set.
+    pub async fn spawn_on(backend: Backend) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(dir.path().join("minsheng.db"), SqliteOptions::default()).unwrap(),
-        );
+        let (store, scratch): (Arc<dyn Store>, Option<Scratch>) = match backend {
+            Backend::Sqlite => (
+                Arc::new(
+                    SqliteStore::open(dir.path().join("minsheng.db"), SqliteOptions::default())
+                        .unwrap(),
+                ),
+                None,
+            ),
+            Backend::Postgres => {
+                let scratch = postgres_scratch().await?;
+                (
+                    Arc::new(
+                        PgStore::open(&scratch.url(), PgOptions::default())
+                            .await
+                            .unwrap(),
+                    ),
+                    Some(scratch),
+                )
+            }
+        };
         let (vault, _) = Vault::open_or_create(&dir.path().join("minsheng.db.keys")).unwrap();
         let clock = Arc::new(ManualClock::new(start_time()));
         let app = Arc::new(App::new(store.clone(), Arc::new(vault), clock.clone()));
@@ -58,16 +114,18 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp {
+        Some(TestApp {
             base,
             client: reqwest::Client::new(),
             app,
             store,
             clock,
             dir,
+            backend,
+            _scratch: scratch,
             shutdown: Some(shutdown),
             server: Some(server),
-        }
+        })
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -168,4 +226,32 @@ pub fn street_light(phone: &str) -> Value {
         "division": "990101001",
         "contact": {"name": "王小明", "phone": phone, "address": "湖滨街道阳光花园3栋402"}
     })
+}
+
+/// Declares each listed `async fn(TestApp)` as a test on SQLite and, when configured, on
+/// PostgreSQL: `on_both_backends!(a_test, another_test);`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::TestApp::spawn().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(t) = $crate::TestApp::spawn_on($crate::Backend::Postgres).await else {
+                        eprintln!("skipped: set {} to run this on PostgreSQL", $crate::POSTGRES_URL);
+                        return;
+                    };
+                    super::$name(t).await;
+                }
+            )*
+        }
+    };
 }

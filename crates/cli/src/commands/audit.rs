@@ -1,22 +1,22 @@
 //! `minsheng audit verify|head` and `minsheng rebuild`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use domain::audit::Hash;
-use store::sqlite::SqliteStore;
 
 use crate::DbArgs;
 use crate::context::Installation;
+use crate::location::Location;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Recompute every hash of the log. Exit 0 when intact (prints the entry count and head);
     /// exit 1 naming the first entry that was changed, removed, inserted or reordered.
     Verify {
+        /// A SQLite file path or a PostgreSQL URL.
         #[arg(long, env = "MINSHENG_DB", default_value = "minsheng.db")]
-        db: PathBuf,
+        db: String,
         /// A head written down earlier, as `SEQ:HASH` (from `audit head`): also checks that the
         /// log still has exactly that entry, which catches a rewrite that recomputed all hashes.
         #[arg(long)]
@@ -24,8 +24,9 @@ pub enum Command {
     },
     /// Print the log's last sequence number and hash, for a supervisor to write down.
     Head {
+        /// A SQLite file path or a PostgreSQL URL.
         #[arg(long, env = "MINSHENG_DB", default_value = "minsheng.db")]
-        db: PathBuf,
+        db: String,
     },
 }
 
@@ -33,9 +34,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Verify { db, expect } => {
             let expected = expect.as_deref().map(parse_head).transpose()?;
-            let result =
-                tokio::task::spawn_blocking(move || SqliteStore::verify_file(&db, expected))
-                    .await??;
+            let result = Location::parse(&db).verify(expected).await?;
             match result {
                 Ok(head) => {
                     println!(
@@ -51,8 +50,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Head { db } => {
-            let head =
-                tokio::task::spawn_blocking(move || SqliteStore::head_of_file(&db)).await??;
+            let head = Location::parse(&db).head().await?;
             println!("{} {}", head.seq, head.hash);
             Ok(ExitCode::SUCCESS)
         }

@@ -36,6 +36,8 @@ pub enum Command {
         /// Tickets to create (after 500 unmeasured warm-up requests).
         #[arg(long, default_value_t = 20_000)]
         requests: usize,
+        #[command(flatten)]
+        target: Target,
     },
     /// Run whole lifecycles (receive, dispatch, sign, contact note, reply, follow-up and close)
     /// from concurrent clients; prints audit-log events/s.
@@ -48,16 +50,82 @@ pub enum Command {
         /// Go through the HTTP API instead of calling the use cases in process.
         #[arg(long)]
         http: bool,
+        #[command(flatten)]
+        target: Target,
     },
 }
 
-pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+/// Where the benchmark's fresh database lives.
+#[derive(clap::Args, Clone)]
+pub struct Target {
+    /// Run on a throwaway schema of this PostgreSQL database instead of a SQLite file in a
+    /// temporary directory (the schema is dropped afterwards).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+}
+
+/// The fresh database: the store, what keeps it alive, and how to describe it.
+struct Fresh {
+    store: Arc<dyn Store>,
+    stats: Arc<dyn Fn() -> String + Send + Sync>,
+    _dir: tempfile::TempDir,
+    _scratch: Option<store::postgres::Scratch>,
+}
+
+async fn fresh(target: &Target) -> anyhow::Result<Fresh> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let sqlite = Arc::new(SqliteStore::open(
-        dir.path().join("bench.db"),
-        SqliteOptions::default(),
-    )?);
-    let store: Arc<dyn Store> = sqlite.clone();
+    match &target.postgres {
+        None => {
+            let sqlite = Arc::new(SqliteStore::open(
+                dir.path().join("bench.db"),
+                SqliteOptions::default(),
+            )?);
+            println!(
+                "Fresh SQLite database in {} (WAL; every acknowledged write was fsynced first).",
+                dir.path().display()
+            );
+            let stats_of = sqlite.clone();
+            Ok(Fresh {
+                store: sqlite,
+                stats: Arc::new(move || writer_stats(stats_of.stats())),
+                _dir: dir,
+                _scratch: None,
+            })
+        }
+        Some(url) => {
+            let scratch = store::postgres::Scratch::create(url).await?;
+            let pg = Arc::new(
+                store::postgres::PgStore::open(
+                    &scratch.url(),
+                    store::postgres::PgOptions::default(),
+                )
+                .await?,
+            );
+            let (setting,): (String,) = sqlx_setting(&pg).await?;
+            println!("Fresh schema in PostgreSQL (synchronous_commit = {setting}).");
+            let stats_of = pg.clone();
+            Ok(Fresh {
+                store: pg,
+                stats: Arc::new(move || writer_stats(stats_of.stats())),
+                _dir: dir,
+                _scratch: Some(scratch),
+            })
+        }
+    }
+}
+
+async fn sqlx_setting(pg: &store::postgres::PgStore) -> anyhow::Result<(String,)> {
+    Ok(sqlx::query_as("SHOW synchronous_commit")
+        .fetch_one(pg.pool())
+        .await?)
+}
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let target = match &command {
+        Command::Intake { target, .. } | Command::Lifecycle { target, .. } => target.clone(),
+    };
+    let fresh = fresh(&target).await?;
+    let store = fresh.store.clone();
     let app = Arc::new(App::new(
         store.clone(),
         Arc::new(Vault::generate()?),
@@ -65,20 +133,19 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     ));
     sim::build_city(&app, app.now() - SignedDuration::from_hours(1)).await?;
     let server = Server::start(app.clone()).await?;
-    println!(
-        "Fresh SQLite database in {} (WAL; every acknowledged write was fsynced first).",
-        dir.path().display()
-    );
     match command {
-        Command::Intake { clients, requests } => intake(&app, &server, clients, requests).await?,
+        Command::Intake {
+            clients, requests, ..
+        } => intake(&app, &server, clients, requests).await?,
         Command::Lifecycle {
             clients,
             tickets,
             http,
+            ..
         } => lifecycle(&app, &server, clients, tickets, http).await?,
     }
     server.stop().await;
-    print_writer_stats(sqlite.stats());
+    println!("{}", (fresh.stats)());
     match store.verify_log(None).await? {
         Ok(head) => println!(
             "Audit log verified afterwards: {} entries, head {}.",
@@ -90,17 +157,23 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_writer_stats(stats: &store::sqlite::WriterStats) {
+fn writer_stats(stats: &store::WriterStats) -> String {
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let (batches, commands) = (load(&stats.batches).max(1), load(&stats.commands));
-    let fsyncs = load(&stats.fsyncs).max(1);
-    println!(
-        "  writer: {batches} group commits of {:.1} commands; per commit {:.2} ms deciding and writing, {:.2} ms in COMMIT; {fsyncs} WAL fsyncs of {:.2} ms each",
+    let mut line = format!(
+        "  writer: {batches} group commits of {:.1} commands; per commit {:.2} ms deciding and writing, {:.2} ms in COMMIT",
         commands as f64 / batches as f64,
         load(&stats.work_us) as f64 / batches as f64 / 1000.0,
         load(&stats.commit_us) as f64 / batches as f64 / 1000.0,
-        load(&stats.fsync_us) as f64 / fsyncs as f64 / 1000.0,
     );
+    let fsyncs = load(&stats.fsyncs);
+    if fsyncs > 0 {
+        line += &format!(
+            "; {fsyncs} WAL fsyncs of {:.2} ms each",
+            load(&stats.fsync_us) as f64 / fsyncs as f64 / 1000.0
+        );
+    }
+    line
 }
 
 struct Server {

@@ -31,7 +31,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if installation.store.audit_head().await?.seq > 0 {
         bail!(
             "{} is not a new database; the demo city needs a new --db path",
-            args.db.db.display()
+            args.db.location()
         );
     }
     build_and_report(
@@ -43,10 +43,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
-    println!(
-        "Start it with: minsheng serve --db {}",
-        args.db.db.display()
-    );
+    println!("Start it with: minsheng serve --db <the same --db>");
     installation.close().await;
     Ok(ExitCode::SUCCESS)
 }

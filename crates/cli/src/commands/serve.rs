@@ -41,7 +41,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else if args.demo && !sim::is_built(&app) {
         println!(
             "Note: {} already holds data, so no demo city was built; use a new --db path for one.",
-            args.db.db.display()
+            args.db.location()
         );
     }
     app.initialise(app.now()).await?;
@@ -60,7 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!(
         "Database: {}   Key file: {}",
-        args.db.db.display(),
+        args.db.location(),
         installation.key_file.display()
     );
     if installation.new_keys {

@@ -3,9 +3,12 @@
 use serde_json::json;
 use testkit::{TestApp, street_light};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn errors_have_stable_codes_and_helpful_messages() {
-    let t = TestApp::spawn().await;
+testkit::on_both_backends!(
+    errors_have_stable_codes_and_helpful_messages,
+    the_openapi_document_describes_every_endpoint
+);
+
+async fn errors_have_stable_codes_and_helpful_messages(t: TestApp) {
     let operator = t.login_over_http("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let (status, me) = t.get(Some(&operator), "/api/v1/me").await;
@@ -215,9 +218,7 @@ async fn errors_have_stable_codes_and_helpful_messages() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_openapi_document_describes_every_endpoint() {
-    let t = TestApp::spawn().await;
+async fn the_openapi_document_describes_every_endpoint(t: TestApp) {
     let (status, doc) = t.get(None, "/api/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

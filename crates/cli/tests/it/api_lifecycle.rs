@@ -3,9 +3,12 @@
 use serde_json::json;
 use testkit::{TestApp, street_light};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved() {
-    let t = TestApp::spawn().await;
+testkit::on_both_backends!(
+    a_ticket_goes_round_the_whole_loop_and_back_when_not_solved,
+    returns_extensions_urging_merging_and_hand_offs_work_over_http
+);
+
+async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let handler = t.login("h-cgj").await;
@@ -117,9 +120,7 @@ async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn returns_extensions_urging_merging_and_hand_offs_work_over_http() {
-    let t = TestApp::spawn().await;
+async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let supervisor = t.login("supervisor").await;

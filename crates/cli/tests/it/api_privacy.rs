@@ -4,9 +4,13 @@
 use serde_json::json;
 use testkit::{TestApp, street_light};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason() {
-    let t = TestApp::spawn().await;
+testkit::on_both_backends!(
+    contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason,
+    a_confidential_ticket_never_shows_the_citizen_to_a_unit,
+    units_see_only_their_own_tickets
+);
+
+async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let handler = t.login("h-cgj").await;
@@ -66,9 +70,7 @@ async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason()
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_confidential_ticket_never_shows_the_citizen_to_a_unit() {
-    let t = TestApp::spawn().await;
+async fn a_confidential_ticket_never_shows_the_citizen_to_a_unit(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let handler = t.login("h-d1-s1").await;
@@ -121,9 +123,7 @@ async fn a_confidential_ticket_never_shows_the_citizen_to_a_unit() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn units_see_only_their_own_tickets() {
-    let t = TestApp::spawn().await;
+async fn units_see_only_their_own_tickets(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let lights = t.login("h-cgj").await;

@@ -3,9 +3,13 @@
 use serde_json::json;
 use testkit::{TestApp, street_light};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lists_filter_by_status_unit_category_overdue_and_date_with_paging() {
-    let t = TestApp::spawn().await;
+testkit::on_both_backends!(
+    lists_filter_by_status_unit_category_overdue_and_date_with_paging,
+    an_operator_sees_the_callers_earlier_tickets_by_phone,
+    supervisors_read_kpis_the_audit_head_and_export_with_a_record
+);
+
+async fn lists_filter_by_status_unit_category_overdue_and_date_with_paging(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let mut numbers = Vec::new();
@@ -103,9 +107,7 @@ async fn lists_filter_by_status_unit_category_overdue_and_date_with_paging() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_sees_the_callers_earlier_tickets_by_phone() {
-    let t = TestApp::spawn().await;
+async fn an_operator_sees_the_callers_earlier_tickets_by_phone(t: TestApp) {
     let operator = t.login("operator").await;
     let first = t
         .create_ticket(&operator, street_light("13812341234"))
@@ -145,9 +147,7 @@ async fn an_operator_sees_the_callers_earlier_tickets_by_phone() {
     t.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn supervisors_read_kpis_the_audit_head_and_export_with_a_record() {
-    let t = TestApp::spawn().await;
+async fn supervisors_read_kpis_the_audit_head_and_export_with_a_record(t: TestApp) {
     let operator = t.login("operator").await;
     let dispatcher = t.login("dispatcher").await;
     let handler = t.login("h-cgj").await;

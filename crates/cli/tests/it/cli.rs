@@ -326,9 +326,12 @@ fn an_administrator_adds_a_user_and_a_token_that_the_server_accepts() {
 }
 
 /// Starts `minsheng serve` on a free port; returns the process and its base URL.
-pub fn serve(db: &Path, extra: &[&str]) -> (std::process::Child, String) {
+pub fn serve(db: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> (std::process::Child, String) {
     let mut child = minsheng()
-        .args(["serve", "--db", s(db), "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .arg("--db")
+        .arg(db)
+        .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()

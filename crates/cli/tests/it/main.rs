@@ -8,4 +8,5 @@ mod api_lifecycle;
 mod api_privacy;
 mod api_queries;
 mod cli;
+mod postgres;
 mod tamper;

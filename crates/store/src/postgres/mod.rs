@@ -5,6 +5,7 @@
 mod read;
 mod rebuild;
 mod schema;
+mod scratch;
 mod tx;
 mod writer;
 
@@ -22,14 +23,25 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 
+use crate::WriterStats;
 use crate::registry::{REGISTRY_KINDS, Registry};
-use crate::sqlite::WriterStats;
 use crate::write::{Chain, TicketCache};
 use crate::{
     Committed, RebuildReport, SealedContact, StatusCount, Store, StoreError, StoreResult,
     Submission, TicketQuery, TokenRecord,
 };
 use writer::{Job, Writer};
+
+pub(crate) use schema::migrate;
+pub use scratch::Scratch;
+
+/// Verifies the log over an open connection.
+pub(crate) async fn verify_connection(
+    conn: &mut PgConnection,
+    expected: Option<(u64, Hash)>,
+) -> StoreResult<Result<ChainHead, ChainBreak>> {
+    read::verify(conn, expected).await
+}
 
 #[derive(Clone, Debug)]
 pub struct PgOptions {

@@ -21,6 +21,8 @@ type EntryRow = (
     String,
     String,
 );
+type ContactColumns = (i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+type TokenColumns = (String, String, String, i64, Option<i64>, Option<i64>);
 
 fn stored((seq, at_ms, actor, ticket, kind, body, prev, hash): EntryRow) -> StoredEntry {
     StoredEntry {
@@ -159,7 +161,7 @@ pub(crate) async fn contact(
     db: impl PgExecutor<'_>,
     id: ContactId,
 ) -> StoreResult<Option<SealedContact>> {
-    let row: Option<(i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+    let row: Option<ContactColumns> = sqlx::query_as(
         "SELECT id, key_id, nonce, ciphertext, phone_index FROM contacts WHERE id = $1",
     )
     .bind(id.0 as i64)
@@ -192,7 +194,7 @@ pub(crate) async fn token(
     db: impl PgExecutor<'_>,
     hash: &[u8; 32],
 ) -> StoreResult<Option<TokenRecord>> {
-    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> =
+    let row: Option<TokenColumns> =
         sqlx::query_as(r#"SELECT id, "user", label, created_at, expires_at, revoked_at FROM tokens WHERE hash = $1"#)
             .bind(hash.to_vec())
             .fetch_optional(db)

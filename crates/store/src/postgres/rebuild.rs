@@ -98,6 +98,20 @@ pub(crate) async fn rebuild(
 
 const CHUNK: usize = 1000;
 
+/// `no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state`.
+type TicketColumns = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+);
+
 /// Compares rebuilt tickets with their stored projections and writes those that differ.
 async fn settle(
     conn: &mut PgConnection,
@@ -123,7 +137,7 @@ async fn settle(
 
 /// The stored projections of these tickets, with their unit links.
 async fn stored_rows(conn: &mut PgConnection, numbers: &[i64]) -> StoreResult<Vec<TicketRow>> {
-    let rows: Vec<(i64, String, String, Option<String>, i64, Option<i64>, i64, Option<i64>, i64, String)> = sqlx::query_as(
+    let rows: Vec<TicketColumns> = sqlx::query_as(
         "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
          FROM tickets WHERE no = ANY($1)",
     )

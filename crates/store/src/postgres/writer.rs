@@ -16,8 +16,8 @@ use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 
 use super::tx::PgTx;
+use crate::WriterStats;
 use crate::registry::Registry;
-use crate::sqlite::WriterStats;
 use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
 

@@ -27,9 +27,13 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::{
     Committed, RebuildReport, Registry, SealedContact, StatusCount, Store, StoreError, StoreResult,
-    Submission, TicketQuery, TokenRecord,
+    Submission, TicketQuery, TokenRecord, WriterStats,
 };
-pub use writer::WriterStats;
+
+/// The head of the log in an open SQLite connection.
+pub(crate) fn head_of(conn: &Connection) -> StoreResult<ChainHead> {
+    chain::load_head(conn)
+}
 use writer::{Job, Writer};
 
 #[derive(Clone, Debug)]

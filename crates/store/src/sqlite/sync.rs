@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::oneshot;
 
-use super::writer::WriterStats;
+use crate::WriterStats;
 use crate::{Committed, StoreError, StoreResult};
 
 pub(crate) type Answer = (

@@ -3,7 +3,7 @@
 //! one committed); when idle a command commits alone. One fsync per batch, not per command, with
 //! `synchronous=FULL` durability: a caller hears back only after its batch committed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use super::sync::{Answer, Syncer};
 use super::tx::SqliteTx;
 use crate::registry::Registry;
 use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
-use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
+use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission, WriterStats};
 use futures::executor::block_on;
 
 /// How long the writer waits for work before checking for other writers.
@@ -30,20 +30,6 @@ pub(crate) enum Job {
 }
 
 type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
-
-/// What the writer has done, for benchmarks and monitoring.
-#[derive(Debug, Default)]
-pub struct WriterStats {
-    pub batches: AtomicU64,
-    pub commands: AtomicU64,
-    /// Time spent deciding and writing, in microseconds.
-    pub work_us: AtomicU64,
-    /// Time spent in COMMIT (writing the WAL), in microseconds.
-    pub commit_us: AtomicU64,
-    /// fsyncs of the WAL by the fsync thread, each covering every batch committed before it.
-    pub fsyncs: AtomicU64,
-    pub fsync_us: AtomicU64,
-}
 
 pub(crate) struct Writer {
     pub stats: Arc<WriterStats>,

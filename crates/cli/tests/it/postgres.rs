@@ -1,0 +1,238 @@
+//! PostgreSQL with the real binary: two server processes writing to one database under
+//! concurrent load keep one unbroken chain, and a SQLite installation moves over with its head.
+//! Skipped unless `MINSHENG_TEST_POSTGRES_URL` is set.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use testkit::{DEMO_PASSWORD, postgres_scratch};
+
+use crate::cli::{demo_db, run, serve, stderr, stdout};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_on_one_database_keep_one_chain() {
+    let Some(scratch) = postgres_scratch().await else {
+        eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
+        return;
+    };
+    let url = scratch.url();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("shared.keys");
+    let built = run(&[
+        "demo",
+        "--db",
+        &url,
+        "--key-file",
+        s(&keys),
+        "--days",
+        "1",
+        "--per-day",
+        "20",
+    ]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let before: u64 = stdout(&run(&["audit", "head", "--db", &url]))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let (mut first, a) = serve_blocking(&url, &keys).await;
+    let (mut second, b) = serve_blocking(&url, &keys).await;
+    let client = reqwest::Client::new();
+    let login = |base: String, user: &'static str| {
+        let client = client.clone();
+        async move {
+            let body: Value = client
+                .post(format!("{base}/api/v1/auth/token"))
+                .json(&json!({"username": user, "password": DEMO_PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let operator = login(a.clone(), "operator").await;
+    let dispatcher = login(b.clone(), "dispatcher").await;
+    let handler = login(a.clone(), "h-cgj").await;
+    let after_logins: u64 = stdout(&run(&["audit", "head", "--db", &url]))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Each worker records a ticket on one node, dispatches it on the other, and signs and replies
+    // back on the first: both processes append all the time.
+    let work = (0..40).map(|i| {
+        let (client, a, b) = (client.clone(), a.clone(), b.clone());
+        let (operator, dispatcher, handler) = (operator.clone(), dispatcher.clone(), handler.clone());
+        let (one, two) = if i % 2 == 0 { (a, b) } else { (b, a) };
+        async move {
+            let created: Value = client
+                .post(format!("{one}/api/v1/tickets"))
+                .bearer_auth(&operator)
+                .json(&json!({"kind": "complaint", "category": "030501", "description": format!("路灯不亮 {i}"), "contact": {"phone": format!("1380000{i:04}")}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let no = created["no"].as_str().unwrap().to_owned();
+            for (base, token, action, body) in [
+                (&two, &dispatcher, "dispatch", json!({"lead": "cgj"})),
+                (&one, &handler, "sign", json!({})),
+                (&two, &handler, "reply", json!({"result": "已修复", "claim": "solved"})),
+            ] {
+                let response = client.post(format!("{base}/api/v1/tickets/{no}/{action}")).bearer_auth(token).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{action} on {no}: {}", response.text().await.unwrap());
+            }
+            no
+        }
+    });
+    let numbers = futures::future::join_all(work).await;
+    first.kill().unwrap();
+    second.kill().unwrap();
+    let _ = (first.wait(), second.wait());
+
+    let distinct: std::collections::BTreeSet<_> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 40, "every ticket got its own number");
+    let verify = run(&["audit", "verify", "--db", &url]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    let expected = after_logins + 40 * 4;
+    assert!(
+        stdout(&verify).starts_with(&format!("intact: {expected} entries")),
+        "{}\n(before the load: {before})",
+        stdout(&verify)
+    );
+}
+
+/// `serve` on a blocking thread (its output is read synchronously).
+async fn serve_blocking(url: &str, keys: &Path) -> (std::process::Child, String) {
+    let (url, keys) = (url.to_owned(), keys.to_path_buf());
+    tokio::task::spawn_blocking(move || serve(&url, &["--key-file", s(&keys)]))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
+    let Some(scratch) = postgres_scratch().await else {
+        eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
+        return;
+    };
+    let (dir, db) = tokio::task::spawn_blocking(demo_db).await.unwrap();
+    let head = stdout(&run(&["audit", "head", "--db", s(&db)]));
+    let url = scratch.url();
+    let moved = run(&[
+        "migrate-store",
+        "--from",
+        &format!("sqlite:{}", s(&db)),
+        "--to",
+        &url,
+    ]);
+    assert!(moved.status.success(), "{}", stderr(&moved));
+    assert!(stdout(&moved).contains(head.trim()), "{}", stdout(&moved));
+    assert_eq!(stdout(&run(&["audit", "head", "--db", &url])), head);
+    let verify = run(&[
+        "audit",
+        "verify",
+        "--db",
+        &url,
+        "--expect",
+        &head.trim().replace(' ', ":"),
+    ]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+
+    // The same key file opens the moved contacts; the projections match the log.
+    let keys = dir.path().join("city.db.keys");
+    let rebuilt = run(&["rebuild", "--db", &url, "--key-file", s(&keys)]);
+    assert!(
+        rebuilt.status.success(),
+        "{}{}",
+        stdout(&rebuilt),
+        stderr(&rebuilt)
+    );
+    let (mut server, base) = serve_blocking(&url, &keys).await;
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"username": "dispatcher", "password": DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap();
+    let list: Value = client
+        .get(format!("{base}/api/v1/tickets?limit=20"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut with_contact = None;
+    for no in list["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["no"].as_str().unwrap().to_owned())
+    {
+        let detail: Value = client
+            .get(format!("{base}/api/v1/tickets/{no}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if detail["contact"]["phone"].is_string() {
+            with_contact = Some(no);
+            break;
+        }
+    }
+    let no = with_contact.expect("a moved ticket with a contact");
+    let revealed: Value = client
+        .post(format!("{base}/api/v1/tickets/{no}/reveal-contact"))
+        .bearer_auth(token)
+        .json(&json!({"reason": "迁移后核对联系方式"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        revealed["phone"].as_str().map(str::len),
+        Some(11),
+        "the moved contact opens with the same key: {revealed}"
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+    // Copying again into a database that is no longer empty is refused.
+    let again = run(&[
+        "migrate-store",
+        "--from",
+        &format!("sqlite:{}", s(&db)),
+        "--to",
+        &url,
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("empty database"),
+        "{}",
+        stderr(&again)
+    );
+}
