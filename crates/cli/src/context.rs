@@ -10,6 +10,7 @@ use app::vault::Vault;
 use store::Store;
 
 use crate::DbArgs;
+use crate::location::Location;
 
 pub struct Installation {
     pub app: Arc<App>,
@@ -69,6 +70,30 @@ impl Installation {
             bail!("there is no database at {}; check --db", args.location());
         }
         Self::open(args).await
+    }
+
+    /// Opens an existing database for reports that never unseal a citizen's contact (KPIs): no
+    /// key file is read, so a reporting host beside a read replica never holds the key. Writes
+    /// nothing, not even the defaults.
+    pub async fn open_for_reports(location: &Location) -> anyhow::Result<Installation> {
+        if !location.exists() {
+            bail!("there is no database at {location}; check --db");
+        }
+        let store = location.open().await?;
+        // A key no one keeps: anything sealed with it could never be read back, and reports
+        // seal nothing.
+        let vault = Vault::generate()?;
+        let app = Arc::new(App::new(
+            store.clone(),
+            Arc::new(vault),
+            Arc::new(SystemClock),
+        ));
+        Ok(Installation {
+            app,
+            store,
+            key_file: PathBuf::new(),
+            new_keys: false,
+        })
     }
 
     pub async fn close(self) {

@@ -1,6 +1,6 @@
 use domain::DomainError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The command was refused by a domain rule; nothing was written.
     #[error(transparent)]
@@ -14,8 +14,9 @@ pub enum StoreError {
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 
-    /// The writer has stopped (shutdown, or a fatal database error).
-    #[error("the store is not accepting writes: {0}")]
+    /// The store cannot serve now: the writer has stopped, the database is read-only, or the
+    /// database server cannot be reached. Trying again later may work.
+    #[error("the store is unavailable: {0}")]
     Unavailable(String),
 
     #[error("database error: {0}")]
@@ -47,6 +48,17 @@ impl From<sqlx::Error> for StoreError {
                 || db.is_check_violation())
         {
             return Self::Conflict(db.message().to_owned());
+        }
+        // Connection exceptions (class 08) and a server shutting down or restarting (class 57).
+        let server_going = matches!(&e, sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")));
+        if server_going
+            || matches!(
+                e,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+            )
+        {
+            return Self::Unavailable(format!("cannot reach the database ({e})"));
         }
         Self::Database(e.to_string())
     }

@@ -92,4 +92,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stops the writer after the commands already queued; later submissions fail.
     async fn close(&self);
+
+    /// The database only answers reads (a PostgreSQL standby replica): every write is refused.
+    fn read_only(&self) -> bool {
+        false
+    }
 }

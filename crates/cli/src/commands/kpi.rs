@@ -5,13 +5,15 @@ use std::process::ExitCode;
 use app::kpi::{KpiReport, KpiSource};
 use domain::org::{Actor, ActorId, Affiliation, Role};
 
-use crate::DbArgs;
 use crate::context::Installation;
+use crate::location::Location;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    pub db: DbArgs,
+    /// A SQLite file path or a PostgreSQL URL (a read replica will do). No key file is needed:
+    /// reports never unseal a citizen's contact.
+    #[arg(long, env = "MINSHENG_DB", default_value = "minsheng.db")]
+    pub db: String,
     /// The month, `YYYY-MM`.
     #[arg(long)]
     pub month: String,
@@ -37,7 +39,7 @@ pub enum Source {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let installation = Installation::open_existing(&args.db).await?;
+    let installation = Installation::open_for_reports(&Location::parse(&args.db)).await?;
     // The console reads reports as the hotline office does.
     let console = Actor {
         id: ActorId::System("cli"),

@@ -27,6 +27,14 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let installation = Installation::open_uninitialised(&args.db).await?;
+    if installation.store.read_only() {
+        installation.close().await;
+        anyhow::bail!(
+            "{} is read-only (a standby replica?). Serve against the primary; a replica answers \
+             `kpi`, `audit verify` and `audit head`",
+            args.db.location()
+        );
+    }
     let app = installation.app.clone();
     let new_database = installation.store.audit_head().await?.seq == 0;
     if args.demo && new_database {
@@ -71,12 +79,34 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if sim::is_built(&app) {
         demo::print_logins(address);
     }
+    let stop = stop_requested()?;
     println!("Press Ctrl-C to stop.");
-    web::serve(app, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    web::serve(app, listener, stop).await?;
     installation.close().await;
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or orchestrator draining this node: either way the
+/// server stops taking connections, finishes the requests in flight and closes the store. The
+/// handlers are installed here, before the server says it is ready, so no signal slips past.
+fn stop_requested() -> anyhow::Result<impl Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

@@ -179,7 +179,7 @@ fn audit_head_rebuild_and_kpi_on_a_demo_city() {
 
 /// The current month in Beijing, where the demo's traffic ends.
 #[allow(clippy::disallowed_methods)]
-fn this_month() -> String {
+pub fn this_month() -> String {
     jiff::Timestamp::now()
         .in_tz("Asia/Shanghai")
         .unwrap()
@@ -384,8 +384,19 @@ fn serve_with_demo_builds_the_city_and_prints_the_logins() {
             break;
         }
     }
-    child.kill().unwrap();
-    let _ = child.wait();
+    // A service manager draining the node sends SIGTERM: the server stops cleanly.
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}"
+    );
+    assert!(rest.iter().any(|l| l == "Stopped."), "{rest:?}");
     assert!(text.contains("Built in"), "{text}");
     assert!(
         text.contains("minsheng is serving http://127.0.0.1:"),
@@ -413,23 +424,29 @@ fn a_database_without_its_key_file_is_refused_rather_than_rekeyed() {
         dir.path().join("elsewhere.keys"),
     )
     .unwrap();
-    let out = run(&["kpi", "--db", s(&db), "--month", "2026-11"]);
+    let out = run(&["rebuild", "--db", s(&db)]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("key file") && stderr(&out).contains("missing"),
         "{}",
         stderr(&out)
     );
+    assert!(
+        !dir.path().join("city.db.keys").exists(),
+        "no new key was made"
+    );
     let with_key = run(&[
-        "kpi",
+        "rebuild",
         "--db",
         s(&db),
-        "--month",
-        "2026-11",
         "--key-file",
         s(&dir.path().join("elsewhere.keys")),
     ]);
     assert!(with_key.status.success(), "{}", stderr(&with_key));
+    // Reports never unseal a contact, so they need no key at all.
+    let report = run(&["kpi", "--db", s(&db), "--month", "2026-11"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    assert!(!dir.path().join("city.db.keys").exists());
     let again = run(&[
         "demo",
         "--db",

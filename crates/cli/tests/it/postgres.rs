@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use testkit::{DEMO_PASSWORD, postgres_scratch};
 
-use crate::cli::{demo_db, run, serve, stderr, stdout};
+use crate::cli::{demo_db, run, serve, stderr, stdout, this_month};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -234,5 +234,86 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
         stderr(&again).contains("empty database"),
         "{}",
         stderr(&again)
+    );
+}
+
+/// A connection that only reads — what a streaming replica gives — answers reports and audits
+/// without the key file, and refuses anything that would write, with a message that says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_replica_answers_reports_and_refuses_writes() {
+    let Some(scratch) = postgres_scratch().await else {
+        eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
+        return;
+    };
+    let url = scratch.url();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("city.keys");
+    let built = run(&[
+        "demo",
+        "--db",
+        &url,
+        "--key-file",
+        s(&keys),
+        "--days",
+        "2",
+        "--per-day",
+        "30",
+    ]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let replica = format!("{url}&options[default_transaction_read_only]=on");
+    let head = stdout(&run(&["audit", "head", "--db", &url]));
+
+    let month = this_month();
+    let on_primary = run(&["kpi", "--db", &url, "--month", &month, "--format", "csv"]);
+    let on_replica = run(&[
+        "kpi", "--db", &replica, "--month", &month, "--format", "csv",
+    ]);
+    assert!(on_replica.status.success(), "{}", stderr(&on_replica));
+    assert!(
+        stdout(&on_replica).lines().count() > 5,
+        "{}",
+        stdout(&on_replica)
+    );
+    assert_eq!(stdout(&on_replica), stdout(&on_primary));
+    let verify = run(&["audit", "verify", "--db", &replica]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+
+    let served = run(&[
+        "serve",
+        "--db",
+        &replica,
+        "--key-file",
+        s(&keys),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!served.status.success());
+    assert!(stderr(&served).contains("read-only"), "{}", stderr(&served));
+    let added = run(&[
+        "user",
+        "add",
+        "--db",
+        &replica,
+        "--key-file",
+        s(&keys),
+        "--name",
+        "li.na",
+        "--display-name",
+        "李娜",
+        "--role",
+        "operator",
+        "--org",
+        "contractor",
+    ]);
+    assert!(!added.status.success());
+    assert!(
+        stderr(&added).contains("send writes to the primary"),
+        "{}",
+        stderr(&added)
+    );
+    assert_eq!(
+        stdout(&run(&["audit", "head", "--db", &url])),
+        head,
+        "nothing was written"
     );
 }

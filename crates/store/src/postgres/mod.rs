@@ -66,7 +66,12 @@ pub struct PgStore {
     pool: PgPool,
     registry: Arc<RwLock<Arc<Registry>>>,
     stats: Arc<WriterStats>,
+    /// A standby replica (or a read-only role): no writer, no migrations, writes refused.
+    read_only: bool,
 }
+
+const READ_ONLY: &str = "this PostgreSQL database is read-only (a standby replica?): \
+                         send writes to the primary";
 
 /// Whether `text` names a PostgreSQL database (`postgres://…` or `postgresql://…`).
 pub fn is_url(text: &str) -> bool {
@@ -82,14 +87,25 @@ fn options(url: &str) -> StoreResult<PgConnectOptions> {
 }
 
 impl PgStore {
-    /// Connects, migrates, folds the registry from the log and starts this node's writer.
+    /// Connects, migrates, folds the registry from the log and starts this node's writer. A
+    /// read-only database (a standby replica) is opened for reading only: the schema must be
+    /// current, the registry is folded once, and writes are refused.
     pub async fn open(url: &str, settings: PgOptions) -> StoreResult<Self> {
         let options = options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.readers.max(1))
+            // While the database is away, a request waits this long, then hears "unavailable".
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        let (read_only,): (bool,) =
+            sqlx::query_as("SELECT current_setting('transaction_read_only') = 'on'")
+                .fetch_one(&pool)
+                .await?;
+        if read_only {
+            return Self::open_read_only(pool).await;
+        }
         schema::migrate(&mut *pool.acquire().await?).await?;
         let (ready, started) = std::sync::mpsc::channel::<StoreResult<Arc<Registry>>>();
         let (jobs, receiver) = crossbeam_channel::unbounded();
@@ -128,6 +144,7 @@ impl PgStore {
                             let _ = ready.send(Ok(registry.clone()));
                             let writer = Writer {
                                 conn,
+                                broken: false,
                                 options,
                                 chain,
                                 registry,
@@ -157,6 +174,24 @@ impl PgStore {
             pool,
             registry: registry_slot,
             stats,
+            read_only: false,
+        })
+    }
+
+    async fn open_read_only(pool: PgPool) -> StoreResult<Self> {
+        let mut conn = pool.acquire().await?;
+        schema::check_current(&mut conn).await?;
+        let registry = load_registry(&mut conn).await?;
+        drop(conn);
+        // Nothing listens: a job sent by mistake fails at once.
+        let (jobs, _) = crossbeam_channel::bounded(0);
+        Ok(Self {
+            jobs,
+            writer: Mutex::new(None),
+            pool,
+            registry: Arc::new(RwLock::new(Arc::new(registry))),
+            stats: Arc::new(WriterStats::default()),
+            read_only: true,
         })
     }
 
@@ -227,6 +262,9 @@ async fn load_registry(conn: &mut PgConnection) -> StoreResult<Registry> {
 #[async_trait]
 impl Store for PgStore {
     async fn submit(&self, submission: Submission) -> StoreResult<Committed> {
+        if self.read_only {
+            return Err(StoreError::Unavailable(READ_ONLY.into()));
+        }
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Submit(Box::new(submission), reply))
@@ -299,6 +337,9 @@ impl Store for PgStore {
     }
 
     async fn rebuild(&self) -> StoreResult<RebuildReport> {
+        if self.read_only {
+            return Err(StoreError::Unavailable(READ_ONLY.into()));
+        }
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Rebuild(reply))
@@ -315,5 +356,9 @@ impl Store for PgStore {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
         // The read pool stays open until the store is dropped, as the contract says.
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 }

@@ -40,3 +40,23 @@ pub(crate) async fn migrate(conn: &mut PgConnection) -> StoreResult<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// On a read-only database (a standby replica), which cannot migrate: the schema must already be
+/// the one this minsheng writes on the primary.
+pub(crate) async fn check_current(conn: &mut PgConnection) -> StoreResult<()> {
+    let applied: Option<(i64,)> =
+        sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()
+            .flatten();
+    let applied = applied.map_or(0, |(v,)| v);
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if applied != newest {
+        return Err(StoreError::Database(format!(
+            "the read-only database has schema version {applied} but this minsheng needs {newest}: \
+             start minsheng against the primary first (it migrates), then read from the replica"
+        )));
+    }
+    Ok(())
+}

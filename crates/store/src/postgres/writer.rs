@@ -31,8 +31,18 @@ pub(crate) enum Job {
 
 type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
 
+/// Why a batch did not commit. Before the commit was sent, nothing was written and the batch may
+/// be retried; once it was sent and the answer lost, it may or may not have committed, and
+/// retrying could record it twice.
+enum Failure {
+    BeforeCommit(StoreError),
+    AtCommit(StoreError),
+}
+
 pub(crate) struct Writer {
     pub conn: PgConnection,
+    /// The connection failed and has not been replaced yet.
+    pub broken: bool,
     pub options: PgConnectOptions,
     pub chain: Chain,
     pub registry: Arc<Registry>,
@@ -85,39 +95,87 @@ impl Writer {
             return;
         }
         let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
-        match self.try_commit(&submissions).await {
+        let mut outcome = self.try_commit(&submissions).await;
+        if self.broken && matches!(outcome, Err(Failure::BeforeCommit(_))) {
+            // The connection died before anything was sent for this batch (the database
+            // restarted, a failover, an idle timeout): reconnect and try once more.
+            outcome = self.try_commit(&submissions).await;
+        }
+        match outcome {
             Ok(results) => {
                 for ((_, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
             }
-            Err(error) if batch.len() > 1 => {
+            Err(Failure::AtCommit(error)) => {
+                tracing::error!(%error, size = batch.len(), "the connection failed while committing a batch; its outcome is unknown");
+                let message = format!(
+                    "the connection to the database failed while saving, so whether this was saved is unknown; \
+                     look it up before trying again ({error})"
+                );
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+                }
+            }
+            Err(Failure::BeforeCommit(error)) if batch.len() > 1 => {
                 tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
                 for (submission, reply) in batch {
                     let result = match self.try_commit(&[submission.as_ref()]).await {
                         Ok(mut results) => results
                             .pop()
                             .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
-                        Err(error) => Err(error),
+                        Err(Failure::BeforeCommit(error)) => Err(error),
+                        Err(Failure::AtCommit(error)) => Err(StoreError::Unavailable(format!(
+                            "the connection to the database failed while saving, so whether this was saved is unknown; \
+                             look it up before trying again ({error})"
+                        ))),
                     };
                     let _ = reply.send(result);
                 }
             }
-            Err(error) => {
+            Err(Failure::BeforeCommit(error)) => {
                 tracing::error!(%error, "a command failed to commit");
                 for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Database(error.to_string())));
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
+        }
+    }
+
+    /// Replaces a failed connection. A database restart or a failover costs the commands that
+    /// were in flight, not the node: the next batch reconnects and catches up.
+    async fn reconnect(&mut self) -> StoreResult<()> {
+        let conn = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot reach the database ({e})")))?;
+        let old = std::mem::replace(&mut self.conn, conn);
+        drop(old);
+        self.broken = false;
+        self.cache.clear();
+        tracing::info!("the writer reconnected to the database");
+        Ok(())
+    }
+
+    /// After a failure: is the connection still usable?
+    async fn check_connection(&mut self) {
+        if !self.broken && self.conn.ping().await.is_err() {
+            tracing::warn!(
+                "the writer's database connection is gone; reconnecting before the next batch"
+            );
+            self.broken = true;
         }
     }
 
     async fn try_commit(
         &mut self,
         batch: &[&Submission],
-    ) -> Result<Vec<StoreResult<Committed>>, StoreError> {
+    ) -> Result<Vec<StoreResult<Committed>>, Failure> {
+        if self.broken {
+            self.reconnect().await.map_err(Failure::BeforeCommit)?;
+        }
         let (chain_before, registry_before) = (self.chain, self.registry.clone());
         let started = Instant::now();
+        let mut sent_commit = false;
         let outcome = async {
             let mut tx = self.conn.begin().await?;
             let mut write = PgTx::new(&mut tx);
@@ -152,6 +210,7 @@ impl Writer {
             }
             write.save_head(&self.chain).await?;
             let committing = Instant::now();
+            sent_commit = true;
             tx.commit().await?;
             Ok::<_, StoreError>((results, committing))
         }
@@ -175,10 +234,16 @@ impl Writer {
                 Ok(results)
             }
             Err(error) => {
+                // Whatever did commit, the next batch's catch-up reads back from the log.
                 self.cache.clear();
                 self.chain = chain_before;
                 self.registry = registry_before;
-                Err(error)
+                self.check_connection().await;
+                Err(if sent_commit {
+                    Failure::AtCommit(error)
+                } else {
+                    Failure::BeforeCommit(error)
+                })
             }
         }
     }
@@ -192,6 +257,9 @@ impl Writer {
     /// When idle, catches up with what other nodes appended, so this node's registry (a new user,
     /// a deactivated one) is current within a second.
     async fn follow_other_writers(&mut self) {
+        if self.broken && self.reconnect().await.is_err() {
+            return;
+        }
         let moved: Result<bool, StoreError> = async {
             let (seq, hash): (i64, String) =
                 sqlx::query_as("SELECT seq, hash FROM chain_head WHERE id = 1")
@@ -216,7 +284,10 @@ impl Writer {
         match moved {
             Ok(true) => self.publish(),
             Ok(false) => {}
-            Err(error) => tracing::warn!(%error, "cannot follow what other nodes appended"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot follow what other nodes appended");
+                self.check_connection().await;
+            }
         }
     }
 }

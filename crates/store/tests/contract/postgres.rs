@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use domain::ticket::{Status, TicketAction};
 use futures::future::join_all;
+use sqlx::Connection as _;
 use store::postgres::{PgOptions, PgStore, Scratch};
 use store::{Store, TicketQuery};
 
@@ -193,4 +194,58 @@ async fn rebuild_repairs_projections_and_the_log_refuses_edits() {
     assert_eq!(reopened.registry().units.len(), 3);
     assert!(reopened.verify_log(None).await.unwrap().is_ok());
     reopened.close().await;
+}
+
+/// A database restart or failover drops every connection. The node must not need restarting:
+/// its writer reconnects before the next batch, its readers are replaced, and the chain goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_carries_on_after_the_database_drops_its_connections() {
+    let Some(schema) = scratch().await else {
+        return;
+    };
+    // A name to find exactly this store's connections by, among other tests' on the server.
+    let name = format!("minsheng_cut_{}", std::process::id());
+    let url = format!("{}&application_name={name}", schema.url());
+    let store = PgStore::open(&url, PgOptions::default()).await.unwrap();
+    bootstrap(&store).await;
+    let before = receive_at(&store, t0(), "070101", Some(sealed(9001, None)))
+        .await
+        .unwrap();
+
+    let mut admin = sqlx::PgConnection::connect(&schema.url()).await.unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1) AS terminated",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        cut >= 2,
+        "the writer's and at least one reader's connection were cut ({cut})"
+    );
+
+    // Straight away, before the writer's idle check could notice: the command still commits.
+    let after = receive_at(&store, at_hours(1), "070101", Some(sealed(9002, None)))
+        .await
+        .unwrap();
+    act(&store, dispatcher(), at_hours(2), before, dispatch("roads"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ticket(before).await.unwrap().unwrap().status,
+        Status::Dispatched
+    );
+    assert!(store.ticket(after).await.unwrap().is_some());
+    let head = store.verify_log(None).await.unwrap().unwrap();
+    assert_eq!(head, store.audit_head().await.unwrap());
+    let reconnected: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert!(reconnected >= 2, "the node is connected again");
+    store.close().await;
 }
