@@ -58,6 +58,24 @@ impl Registry {
         })
     }
 
+    /// Folds one stored log entry (`seq`, `kind`, `body` as read from the log) if it is an admin
+    /// event; other entries are skipped. An entry that does not decode or fold is corruption.
+    pub(crate) fn apply_stored(
+        &mut self,
+        seq: u64,
+        kind: &str,
+        body: &str,
+    ) -> crate::StoreResult<()> {
+        let corrupt = |e: String| crate::StoreError::Corrupt(format!("log entry {seq}: {e}"));
+        if let domain::audit::LogEvent::Admin(event) =
+            domain::audit::LogEvent::from_body(kind, body.as_bytes())
+                .map_err(|e| corrupt(e.to_string()))?
+        {
+            self.apply(&event).map_err(|e| corrupt(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Folds one admin event. Fails only when the event cannot take effect (a policy naming an
     /// unknown time zone), in which case the registry is unchanged.
     pub fn apply(&mut self, event: &AdminEvent) -> Result<(), DomainError> {

@@ -1,6 +1,7 @@
 //! Counters of a store's writer, for benchmarks and monitoring.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// What the writer has done, for benchmarks and monitoring.
 #[derive(Debug, Default)]
@@ -14,4 +15,16 @@ pub struct WriterStats {
     /// fsyncs of the WAL by the fsync thread, each covering every batch committed before it.
     pub fsyncs: AtomicU64,
     pub fsync_us: AtomicU64,
+}
+
+impl WriterStats {
+    /// One committed batch of `commands`, `work` spent deciding and writing, `commit` in COMMIT.
+    pub(crate) fn record_batch(&self, commands: usize, work: Duration, commit: Duration) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.commands.fetch_add(commands as u64, Ordering::Relaxed);
+        self.work_us
+            .fetch_add(work.as_micros() as u64, Ordering::Relaxed);
+        self.commit_us
+            .fetch_add(commit.as_micros() as u64, Ordering::Relaxed);
+    }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use async_trait::async_trait;
-use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry, LogEvent};
+use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
 use domain::ids::{ContactId, TicketNo, UnitId, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
@@ -249,12 +249,7 @@ async fn load_registry(conn: &mut PgConnection) -> StoreResult<Registry> {
     .await?;
     let mut registry = Registry::new()?;
     for (seq, kind, body) in rows {
-        let corrupt = |e: String| StoreError::Corrupt(format!("log entry {seq}: {e}"));
-        if let LogEvent::Admin(event) =
-            LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
-        {
-            registry.apply(&event).map_err(|e| corrupt(e.to_string()))?;
-        }
+        registry.apply_stored(seq as u64, &kind, &body)?;
     }
     Ok(registry)
 }

@@ -6,7 +6,6 @@
 //! PostgreSQL's own commit is durable (`synchronous_commit = on`), so callers are answered right
 //! after it.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use tokio::sync::oneshot;
 use super::tx::PgTx;
 use crate::WriterStats;
 use crate::registry::Registry;
-use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
+use crate::write::{Chain, TicketCache, catch_up, write_batch};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
 
 const IDLE_CHECK: Duration = Duration::from_secs(1);
@@ -179,36 +178,14 @@ impl Writer {
         let outcome = async {
             let mut tx = self.conn.begin().await?;
             let mut write = PgTx::new(&mut tx);
-            catch_up(
+            let results = write_batch(
                 &mut write,
+                &mut self.cache,
                 &mut self.chain,
                 &mut self.registry,
-                &mut self.cache,
+                batch,
             )
             .await?;
-            let mut results = Vec::with_capacity(batch.len());
-            for submission in batch {
-                match prepare(
-                    &mut write,
-                    &self.cache,
-                    &self.chain,
-                    &self.registry,
-                    submission,
-                )
-                .await
-                {
-                    Ok(plan) => results.push(Ok(record(
-                        &mut write,
-                        &mut self.cache,
-                        &mut self.chain,
-                        &mut self.registry,
-                        plan,
-                    )
-                    .await?)),
-                    Err(refused) => results.push(Err(refused)),
-                }
-            }
-            write.save_head(&self.chain).await?;
             let committing = Instant::now();
             sent_commit = true;
             tx.commit().await?;
@@ -217,17 +194,8 @@ impl Writer {
         .await;
         match outcome {
             Ok((results, committing)) => {
-                let stats = &self.stats;
-                stats.batches.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .commands
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                stats
-                    .work_us
-                    .fetch_add((committing - started).as_micros() as u64, Ordering::Relaxed);
-                stats
-                    .commit_us
-                    .fetch_add(committing.elapsed().as_micros() as u64, Ordering::Relaxed);
+                self.stats
+                    .record_batch(batch.len(), committing - started, committing.elapsed());
                 if !Arc::ptr_eq(&self.registry, &registry_before) {
                     self.publish();
                 }

@@ -1,7 +1,7 @@
 //! Reading back the end of the log: the head, the last time, and the registry the log's admin
 //! events describe.
 
-use domain::audit::{ChainHead, Hash, LogEvent};
+use domain::audit::{ChainHead, Hash};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -66,12 +66,7 @@ pub(crate) fn load_registry(conn: &Connection) -> StoreResult<Registry> {
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let (seq, kind, body): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let corrupt = |e: String| StoreError::Corrupt(format!("log entry {seq}: {e}"));
-        if let LogEvent::Admin(event) =
-            LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
-        {
-            registry.apply(&event).map_err(|e| corrupt(e.to_string()))?;
-        }
+        registry.apply_stored(seq as u64, &kind, &body)?;
     }
     Ok(registry)
 }

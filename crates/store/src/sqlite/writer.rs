@@ -15,7 +15,7 @@ use super::chain::{load_chain, load_head, load_registry};
 use super::sync::{Answer, Syncer};
 use super::tx::SqliteTx;
 use crate::registry::Registry;
-use crate::write::{Chain, TicketCache, WriteTx, catch_up, prepare, record};
+use crate::write::{Chain, TicketCache, write_batch};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission, WriterStats};
 use futures::executor::block_on;
 
@@ -143,55 +143,17 @@ impl Writer {
             // up with other writers (a console command while the server runs) and the commit.
             let mut write = SqliteTx(&tx);
             let started = Instant::now();
-            let results = block_on(async {
-                catch_up(
-                    &mut write,
-                    &mut self.chain,
-                    &mut self.registry,
-                    &mut self.cache,
-                )
-                .await?;
-                let mut results = Vec::with_capacity(batch.len());
-                for submission in batch {
-                    match prepare(
-                        &mut write,
-                        &self.cache,
-                        &self.chain,
-                        &self.registry,
-                        submission,
-                    )
-                    .await
-                    {
-                        Ok(plan) => {
-                            let committed = record(
-                                &mut write,
-                                &mut self.cache,
-                                &mut self.chain,
-                                &mut self.registry,
-                                plan,
-                            )
-                            .await?;
-                            results.push(Ok(committed));
-                        }
-                        Err(refused) => results.push(Err(refused)),
-                    }
-                }
-                write.save_head(&self.chain).await?;
-                Ok::<_, StoreError>(results)
-            })?;
+            let results = block_on(write_batch(
+                &mut write,
+                &mut self.cache,
+                &mut self.chain,
+                &mut self.registry,
+                batch,
+            ))?;
             let committing = Instant::now();
             tx.commit()?;
-            let stats = &self.stats;
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats
-                .commands
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            stats
-                .work_us
-                .fetch_add((committing - started).as_micros() as u64, Ordering::Relaxed);
-            stats
-                .commit_us
-                .fetch_add(committing.elapsed().as_micros() as u64, Ordering::Relaxed);
+            self.stats
+                .record_batch(batch.len(), committing - started, committing.elapsed());
             Ok(results)
         })();
         match outcome {

@@ -14,7 +14,7 @@ mod projection;
 
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
-pub(crate) use plan::{catch_up, prepare, record};
+pub(crate) use plan::{catch_up, write_batch};
 pub(crate) use projection::{Keys, TicketRow, decode_ticket};
 
 use domain::audit::ChainHead;

@@ -1,5 +1,6 @@
 //! One command in two steps, against any backend's transaction: `prepare` reads and decides,
-//! writing nothing; `record` writes. And `catch_up` with what other writers appended.
+//! writing nothing; `record` writes. `catch_up` with what other writers appended, and
+//! `write_batch`, which puts the three together for a batch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,6 +39,28 @@ pub(crate) enum Plan<'a> {
     },
 }
 
+/// A whole batch inside one open transaction: catch up with other writers, decide and record each
+/// command (a refusal is that command's answer and writes nothing), store the head. The outer
+/// error means the transaction must be abandoned, and the writer's view reset to before it.
+pub(crate) async fn write_batch<T: WriteTx>(
+    tx: &mut T,
+    cache: &mut TicketCache,
+    chain: &mut Chain,
+    registry: &mut Arc<Registry>,
+    batch: &[&Submission],
+) -> StoreResult<Vec<StoreResult<Committed>>> {
+    catch_up(tx, chain, registry, cache).await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for submission in batch {
+        match prepare(tx, cache, chain, registry, submission).await {
+            Ok(plan) => results.push(Ok(record(tx, cache, chain, registry, plan).await?)),
+            Err(refused) => results.push(Err(refused)),
+        }
+    }
+    tx.save_head(chain).await?;
+    Ok(results)
+}
+
 /// Brings a writer up to date with the stored head: folds admin events other writers appended
 /// into the registry and forgets the tickets they touched. Returns whether anything changed.
 pub(crate) async fn catch_up<T: WriteTx>(
@@ -61,12 +84,7 @@ pub(crate) async fn catch_up<T: WriteTx>(
     if !events.is_empty() {
         let mut next = (**registry).clone();
         for (seq, kind, body) in events {
-            let corrupt = |e: String| StoreError::Corrupt(format!("log entry {seq}: {e}"));
-            if let LogEvent::Admin(event) =
-                LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
-            {
-                next.apply(&event).map_err(|e| corrupt(e.to_string()))?;
-            }
+            next.apply_stored(seq, &kind, &body)?;
         }
         *registry = Arc::new(next);
     }
@@ -82,7 +100,7 @@ pub(crate) async fn catch_up<T: WriteTx>(
     Ok(true)
 }
 
-pub(crate) async fn prepare<'a, T: WriteTx>(
+async fn prepare<'a, T: WriteTx>(
     tx: &mut T,
     cache: &TicketCache,
     chain: &Chain,
@@ -222,7 +240,7 @@ async fn decide_ticket<T: WriteTx>(
 
 /// Writes a decided command. An error here leaves the transaction half-written: the caller
 /// abandons the batch.
-pub(crate) async fn record<T: WriteTx>(
+async fn record<T: WriteTx>(
     tx: &mut T,
     cache: &mut TicketCache,
     chain: &mut Chain,
