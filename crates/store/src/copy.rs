@@ -56,7 +56,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log ORDER BY seq",
-        log_row,
         insert_log,
     )
     .await?;
@@ -64,7 +63,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state FROM tickets ORDER BY no",
-        ticket_row,
         insert_tickets,
     )
     .await?;
@@ -72,7 +70,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT unit, no, lead FROM ticket_units",
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         insert_units,
     )
     .await?;
@@ -80,7 +77,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT id, key_id, nonce, ciphertext, phone_index FROM contacts",
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         insert_contacts,
     )
     .await?;
@@ -88,7 +84,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT day, last FROM day_counters",
-        |r| Ok((r.get(0)?, r.get(1)?)),
         insert_counters,
     )
     .await?;
@@ -96,7 +91,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT user, password_hash, updated_at FROM credentials",
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         insert_credentials,
     )
     .await?;
@@ -104,17 +98,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         &source,
         &mut tx,
         "SELECT id, hash, user, label, created_at, expires_at, revoked_at FROM tokens",
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        },
         insert_tokens,
     )
     .await?;
@@ -148,23 +131,23 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     })
 }
 
-/// Streams a query's rows from SQLite and inserts them in chunks; returns how many.
-async fn copy<T, R, I>(
+/// Streams a query's rows from SQLite (each read as the tuple `T`) and inserts them in chunks;
+/// returns how many.
+async fn copy<T, I>(
     source: &Connection,
     tx: &mut Transaction<'_, Postgres>,
     sql: &str,
-    read: R,
     insert: I,
 ) -> StoreResult<u64>
 where
-    R: Fn(&Row<'_>) -> rusqlite::Result<T>,
+    T: for<'r> TryFrom<&'r Row<'r>, Error = rusqlite::Error>,
     I: AsyncFnInsert<T>,
 {
     let mut stmt = source.prepare(sql)?;
     let mut rows = stmt.query([])?;
     let (mut chunk, mut count) = (Vec::with_capacity(CHUNK), 0u64);
     while let Some(row) = rows.next()? {
-        chunk.push(read(row)?);
+        chunk.push(T::try_from(row)?);
         if chunk.len() == CHUNK {
             count += chunk.len() as u64;
             insert.insert(tx, std::mem::take(&mut chunk)).await?;
@@ -202,19 +185,6 @@ type LogRow = (
     String,
 );
 
-fn log_row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
-
 async fn insert_log(tx: &mut Transaction<'_, Postgres>, rows: Vec<LogRow>) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO log (seq, at, actor, ticket, kind, body, prev, hash)
@@ -245,21 +215,6 @@ type TicketRowData = (
     i64,
     String,
 );
-
-fn ticket_row(r: &Row<'_>) -> rusqlite::Result<TicketRowData> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
-}
 
 async fn insert_tickets(
     tx: &mut Transaction<'_, Postgres>,
