@@ -224,3 +224,14 @@ pub fn dispatch(to: &str) -> TicketAction {
         note: String::new(),
     }
 }
+
+/// `"0801".parse_category()`: a category code the test knows is valid.
+pub trait ParseCategory {
+    fn parse_category(&self) -> domain::ids::CategoryCode;
+}
+
+impl ParseCategory for &str {
+    fn parse_category(&self) -> domain::ids::CategoryCode {
+        domain::ids::CategoryCode::parse(self).unwrap()
+    }
+}

@@ -6,5 +6,6 @@
 
 mod fixture;
 mod postgres;
+mod queries;
 mod sqlite;
 mod suite;

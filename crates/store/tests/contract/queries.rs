@@ -1,0 +1,184 @@
+//! The read side of the contract: list filters and paging, and a caller's history by the keyed
+//! phone index.
+
+use domain::ticket::{Status, TicketAction};
+use store::{Store, TicketQuery};
+
+use crate::fixture::*;
+
+pub async fn lists_filter_and_page(store: &dyn Store) {
+    let mut roads = Vec::new();
+    for _ in 0..5 {
+        let no = receive(store).await;
+        act(store, dispatcher(), at_hours(1), no, dispatch("roads"))
+            .await
+            .unwrap();
+        roads.push(no);
+    }
+    let water = receive_at(store, at_hours(2), "080101", None)
+        .await
+        .unwrap();
+    act(store, dispatcher(), at_hours(2), water, dispatch("water"))
+        .await
+        .unwrap();
+    act(
+        store,
+        handler("water"),
+        at_hours(3),
+        water,
+        TicketAction::Sign,
+    )
+    .await
+    .unwrap();
+    let pending = receive_at(store, at_hours(3), "070102", None)
+        .await
+        .unwrap();
+
+    let query = |q: TicketQuery| async move {
+        store
+            .tickets(TicketQuery { limit: 50, ..q })
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.no)
+            .collect::<Vec<_>>()
+    };
+    let mut newest_first = roads.clone();
+    newest_first.reverse();
+    assert_eq!(
+        query(TicketQuery {
+            unit: Some(unit("roads")),
+            ..Default::default()
+        })
+        .await,
+        newest_first
+    );
+    assert_eq!(
+        query(TicketQuery {
+            statuses: vec![Status::InProgress],
+            ..Default::default()
+        })
+        .await,
+        vec![water]
+    );
+    assert_eq!(
+        query(TicketQuery {
+            statuses: vec![Status::PendingDispatch, Status::InProgress],
+            ..Default::default()
+        })
+        .await,
+        vec![pending, water]
+    );
+    assert_eq!(
+        query(TicketQuery {
+            category: Some("0801".parse_category()),
+            ..Default::default()
+        })
+        .await,
+        vec![water]
+    );
+    assert_eq!(
+        query(TicketQuery {
+            category: Some("07".parse_category()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        6
+    );
+    assert_eq!(
+        query(TicketQuery {
+            received_from: Some(at_hours(2)),
+            ..Default::default()
+        })
+        .await,
+        vec![pending, water]
+    );
+    // Signing for the roads tickets was due two working hours after dispatch.
+    assert_eq!(
+        query(TicketQuery {
+            overdue_at: Some(at_hours(30)),
+            ..Default::default()
+        })
+        .await,
+        newest_first
+    );
+    assert_eq!(
+        query(TicketQuery {
+            overdue_at: Some(at_hours(1)),
+            ..Default::default()
+        })
+        .await,
+        vec![]
+    );
+
+    let page1 = store
+        .tickets(TicketQuery {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page2 = store
+        .tickets(TicketQuery {
+            limit: 3,
+            before: Some(page1[2].no),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page3 = store
+        .tickets(TicketQuery {
+            limit: 3,
+            before: Some(page2[2].no),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let all: Vec<_> = page1
+        .iter()
+        .chain(&page2)
+        .chain(&page3)
+        .map(|t| t.no)
+        .collect();
+    assert_eq!(all.len(), 7);
+    assert!(all.windows(2).all(|w| w[0] > w[1]));
+
+    let counts = store
+        .status_counts(Some(unit("roads")), at_hours(30))
+        .await
+        .unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(
+        (counts[0].status, counts[0].count, counts[0].overdue),
+        (Status::Dispatched, 5, 5)
+    );
+}
+
+pub async fn caller_history_uses_the_phone_index(store: &dyn Store) {
+    let caller = [7u8; 32];
+    let a = receive_at(store, t0(), "070101", Some(sealed(21, Some(caller))))
+        .await
+        .unwrap();
+    receive_at(store, t0(), "070101", Some(sealed(22, Some([8u8; 32]))))
+        .await
+        .unwrap();
+    let b = receive_at(store, at_hours(5), "080101", Some(sealed(23, Some(caller))))
+        .await
+        .unwrap();
+    let history: Vec<_> = store
+        .caller_history(caller, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.no)
+        .collect();
+    assert_eq!(history, vec![b, a]);
+    assert!(
+        store
+            .caller_history([9u8; 32], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
