@@ -8,6 +8,7 @@ use domain::audit::ChainHead;
 use rusqlite::{Connection, OpenFlags, Row};
 use sqlx::{Connection as _, PgConnection, Postgres, Transaction};
 
+use crate::postgres::{ContactColumns, TicketColumns};
 use crate::{StoreError, StoreResult};
 
 /// Rows per multi-row insert.
@@ -203,22 +204,9 @@ async fn insert_log(tx: &mut Transaction<'_, Postgres>, rows: Vec<LogRow>) -> St
     Ok(())
 }
 
-type TicketRowData = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    i64,
-    String,
-);
-
 async fn insert_tickets(
     tx: &mut Transaction<'_, Postgres>,
-    rows: Vec<TicketRowData>,
+    rows: Vec<TicketColumns>,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO tickets (no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state)
@@ -252,11 +240,9 @@ async fn insert_units(
     Ok(())
 }
 
-type ContactRow = (i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
-
 async fn insert_contacts(
     tx: &mut Transaction<'_, Postgres>,
-    rows: Vec<ContactRow>,
+    rows: Vec<ContactColumns>,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO contacts (id, key_id, nonce, ciphertext, phone_index)

@@ -21,16 +21,15 @@ use domain::ticket::Ticket;
 use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::oneshot;
 
 use crate::WriterStats;
 use crate::registry::{REGISTRY_KINDS, Registry};
-use crate::write::{Chain, TicketCache};
+use crate::write::{Chain, Jobs, TicketCache, queue};
 use crate::{
     Committed, RebuildReport, SealedContact, StatusCount, Store, StoreError, StoreResult,
     Submission, TicketQuery, TokenRecord,
 };
-use writer::{Job, Writer};
+use writer::Writer;
 
 pub(crate) use schema::migrate;
 pub use scratch::Scratch;
@@ -42,6 +41,24 @@ pub(crate) async fn verify_connection(
 ) -> StoreResult<Result<ChainHead, ChainBreak>> {
     read::verify(conn, expected).await
 }
+
+/// A `tickets` row as stored: `no, status, category, lead_unit, received_at, due_at, updated_at,
+/// contact_id, version, state`.
+pub(crate) type TicketColumns = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+);
+
+/// A `contacts` row as stored: `id, key_id, nonce, ciphertext, phone_index`.
+pub(crate) type ContactColumns = (i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
 #[derive(Clone, Debug)]
 pub struct PgOptions {
@@ -61,7 +78,7 @@ impl Default for PgOptions {
 }
 
 pub struct PgStore {
-    jobs: crossbeam_channel::Sender<Job>,
+    jobs: Jobs,
     writer: Mutex<Option<JoinHandle<()>>>,
     pool: PgPool,
     registry: Arc<RwLock<Arc<Registry>>>,
@@ -108,7 +125,7 @@ impl PgStore {
         }
         schema::migrate(&mut *pool.acquire().await?).await?;
         let (ready, started) = std::sync::mpsc::channel::<StoreResult<Arc<Registry>>>();
-        let (jobs, receiver) = crossbeam_channel::unbounded();
+        let (jobs, receiver) = queue();
         let stats = Arc::new(WriterStats::default());
         let registry_slot: Arc<RwLock<Arc<Registry>>> =
             Arc::new(RwLock::new(Arc::new(Registry::new()?)));
@@ -184,7 +201,7 @@ impl PgStore {
         let registry = load_registry(&mut conn).await?;
         drop(conn);
         // Nothing listens: a job sent by mistake fails at once.
-        let (jobs, _) = crossbeam_channel::bounded(0);
+        let (jobs, _) = queue();
         Ok(Self {
             jobs,
             writer: Mutex::new(None),
@@ -260,13 +277,7 @@ impl Store for PgStore {
         if self.read_only {
             return Err(StoreError::Unavailable(READ_ONLY.into()));
         }
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Submit(Box::new(submission), reply))
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        self.jobs.submit(submission).await
     }
 
     fn registry(&self) -> Arc<Registry> {
@@ -335,17 +346,11 @@ impl Store for PgStore {
         if self.read_only {
             return Err(StoreError::Unavailable(READ_ONLY.into()));
         }
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Rebuild(reply))
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        self.jobs.rebuild().await
     }
 
     async fn close(&self) {
-        let _ = self.jobs.send(Job::Shutdown);
+        self.jobs.shutdown();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -8,6 +8,7 @@ use futures::TryStreamExt;
 use jiff::Timestamp;
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
+use super::ContactColumns;
 use crate::write::decode_ticket;
 use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
 
@@ -21,7 +22,6 @@ type EntryRow = (
     String,
     String,
 );
-type ContactColumns = (i64, i64, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 type TokenColumns = (String, String, String, i64, Option<i64>, Option<i64>);
 
 fn stored((seq, at_ms, actor, ticket, kind, body, prev, hash): EntryRow) -> StoredEntry {

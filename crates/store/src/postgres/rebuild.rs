@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
+use super::TicketColumns;
 use super::tx::{write_rows, write_units};
 use crate::write::{Keys, TicketRow};
 use crate::{RebuildReport, StoreError, StoreResult};
@@ -97,20 +98,6 @@ pub(crate) async fn rebuild(
 }
 
 const CHUNK: usize = 1000;
-
-/// `no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state`.
-type TicketColumns = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    i64,
-    String,
-);
 
 /// Compares rebuilt tickets with their stored projections and writes those that differ.
 async fn settle(

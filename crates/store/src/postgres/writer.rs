@@ -7,28 +7,16 @@
 //! after it.
 
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use tokio::sync::oneshot;
 
 use super::tx::PgTx;
 use crate::WriterStats;
 use crate::registry::Registry;
-use crate::write::{Chain, TicketCache, catch_up, write_batch};
-use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
-
-const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-pub(crate) enum Job {
-    Submit(Box<Submission>, oneshot::Sender<StoreResult<Committed>>),
-    Rebuild(oneshot::Sender<StoreResult<RebuildReport>>),
-    Shutdown,
-}
-
-type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
+use crate::write::{Chain, Next, Pending, Queue, Then, TicketCache, catch_up, write_batch};
+use crate::{Committed, StoreError, StoreResult, Submission};
 
 /// Why a batch did not commit. Before the commit was sent, nothing was written and the batch may
 /// be retried; once it was sent and the answer lost, it may or may not have committed, and
@@ -52,38 +40,25 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) async fn run(mut self, jobs: Receiver<Job>) {
-        'serve: loop {
+    pub(crate) async fn run(mut self, queue: Queue) {
+        loop {
             // Blocking here is fine: this thread's runtime has nothing else to do.
-            let first = match jobs.recv_timeout(IDLE_CHECK) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    self.follow_other_writers().await;
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            let mut batch = Vec::new();
-            let mut next = Some(first);
-            while let Some(job) = next.take() {
-                match job {
-                    Job::Submit(s, reply) => batch.push((s, reply)),
-                    Job::Rebuild(reply) => {
-                        self.commit(std::mem::take(&mut batch)).await;
-                        self.cache.clear();
-                        let _ = reply
-                            .send(super::rebuild::rebuild(&mut self.conn, &self.options).await);
+            match queue.next(self.max_batch) {
+                Next::Idle => self.follow_other_writers().await,
+                Next::Closed => break,
+                Next::Work { batch, then } => {
+                    self.commit(batch).await;
+                    match then {
+                        Then::Continue => {}
+                        Then::Rebuild(reply) => {
+                            self.cache.clear();
+                            let _ = reply
+                                .send(super::rebuild::rebuild(&mut self.conn, &self.options).await);
+                        }
+                        Then::Shutdown => break,
                     }
-                    Job::Shutdown => {
-                        self.commit(batch).await;
-                        break 'serve;
-                    }
-                }
-                if batch.len() < self.max_batch {
-                    next = jobs.try_recv().ok();
                 }
             }
-            self.commit(batch).await;
         }
         let _ = self.conn.close().await;
         tracing::info!("store writer stopped");

@@ -23,8 +23,9 @@ use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
+use crate::write::{Jobs, queue};
 use crate::{
     Committed, RebuildReport, Registry, SealedContact, StatusCount, Store, StoreError, StoreResult,
     Submission, TicketQuery, TokenRecord, WriterStats,
@@ -34,7 +35,7 @@ use crate::{
 pub(crate) fn head_of(conn: &Connection) -> StoreResult<ChainHead> {
     chain::load_head(conn)
 }
-use writer::{Job, Writer};
+use writer::Writer;
 
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
@@ -55,7 +56,7 @@ impl Default for SqliteOptions {
 
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: crossbeam_channel::Sender<Job>,
+    jobs: Jobs,
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     readers: ReadPool,
@@ -87,7 +88,7 @@ impl SqliteStore {
         let registry = Arc::new(chain::load_registry(&conn)?);
         let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
-        let (jobs, receiver) = crossbeam_channel::unbounded();
+        let (jobs, receiver) = queue();
         let stats = Arc::new(WriterStats::default());
         let writer = Writer {
             syncer: sync::Syncer::start(&path, stats.clone())?,
@@ -149,13 +150,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn submit(&self, submission: Submission) -> StoreResult<Committed> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Submit(Box::new(submission), reply))
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        self.jobs.submit(submission).await
     }
 
     fn registry(&self) -> Arc<Registry> {
@@ -224,17 +219,11 @@ impl Store for SqliteStore {
     }
 
     async fn rebuild(&self) -> StoreResult<RebuildReport> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Rebuild(reply))
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        self.jobs.rebuild().await
     }
 
     async fn close(&self) {
-        let _ = self.jobs.send(Job::Shutdown);
+        self.jobs.shutdown();
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
         let _ = tokio::task::spawn_blocking(move || {

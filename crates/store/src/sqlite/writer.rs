@@ -5,31 +5,17 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::oneshot;
 
 use super::chain::{load_chain, load_head, load_registry};
 use super::sync::{Answer, Syncer};
 use super::tx::SqliteTx;
 use crate::registry::Registry;
-use crate::write::{Chain, TicketCache, write_batch};
+use crate::write::{Chain, Next, Pending, Queue, Then, TicketCache, write_batch};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission, WriterStats};
 use futures::executor::block_on;
-
-/// How long the writer waits for work before checking for other writers.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-pub(crate) enum Job {
-    Submit(Box<Submission>, oneshot::Sender<StoreResult<Committed>>),
-    Rebuild(oneshot::Sender<StoreResult<RebuildReport>>),
-    /// Commit what is queued before it, then stop.
-    Shutdown,
-}
-
-type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
 
 pub(crate) struct Writer {
     pub stats: Arc<WriterStats>,
@@ -46,36 +32,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub fn run(mut self, jobs: Receiver<Job>) {
-        'serve: loop {
-            let first = match jobs.recv_timeout(IDLE_CHECK) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    self.follow_other_writers();
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            let mut batch = Vec::new();
-            let mut next = Some(first);
-            while let Some(job) = next.take() {
-                match job {
-                    Job::Submit(s, reply) => batch.push((s, reply)),
-                    Job::Rebuild(reply) => {
-                        // A rebuild runs alone, after what was queued before it.
-                        self.commit(std::mem::take(&mut batch));
-                        let _ = reply.send(self.rebuild());
+    pub fn run(mut self, queue: Queue) {
+        loop {
+            match queue.next(self.max_batch) {
+                Next::Idle => self.follow_other_writers(),
+                Next::Closed => break,
+                Next::Work { batch, then } => {
+                    self.commit(batch);
+                    match then {
+                        Then::Continue => {}
+                        Then::Rebuild(reply) => {
+                            let _ = reply.send(self.rebuild());
+                        }
+                        Then::Shutdown => break,
                     }
-                    Job::Shutdown => {
-                        self.commit(batch);
-                        break 'serve;
-                    }
-                }
-                if batch.len() < self.max_batch {
-                    next = jobs.try_recv().ok();
                 }
             }
-            self.commit(batch);
         }
         self.syncer.finish();
         tracing::info!("store writer stopped");

@@ -11,11 +11,13 @@ mod cache;
 mod chain;
 mod plan;
 mod projection;
+mod queue;
 
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
 pub(crate) use plan::{catch_up, write_batch};
 pub(crate) use projection::{Keys, TicketRow, decode_ticket};
+pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
 
 use domain::audit::ChainHead;
 use domain::ids::{TicketNo, UserId};
