@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use store::postgres::Scratch;
 use testkit::{DEMO_PASSWORD, postgres_scratch};
 
 use crate::cli::{demo_db, run, serve, stderr, stdout, this_month};
@@ -13,33 +14,41 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_server_processes_on_one_database_keep_one_chain() {
-    let Some(scratch) = postgres_scratch().await else {
-        eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
-        return;
-    };
-    let url = scratch.url();
+/// A demo city in a fresh schema, its key file `city.keys` in the returned directory; `None`
+/// when no test database is configured.
+async fn demo_city(days: &str, per_day: &str) -> Option<(Scratch, tempfile::TempDir)> {
+    let scratch = postgres_scratch().await?;
     let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("shared.keys");
+    let keys = dir.path().join("city.keys");
     let built = run(&[
         "demo",
         "--db",
-        &url,
+        &scratch.url(),
         "--key-file",
         s(&keys),
         "--days",
-        "1",
+        days,
         "--per-day",
-        "20",
+        per_day,
     ]);
     assert!(built.status.success(), "{}", stderr(&built));
-    let before: u64 = stdout(&run(&["audit", "head", "--db", &url]))
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    Some((scratch, dir))
+}
+
+/// The sequence number of the log's last entry, from `audit head`.
+fn head_seq(url: &str) -> u64 {
+    let head = stdout(&run(&["audit", "head", "--db", url]));
+    head.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_on_one_database_keep_one_chain() {
+    let Some((scratch, dir)) = demo_city("1", "20").await else {
+        eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
+        return;
+    };
+    let (url, keys) = (scratch.url(), dir.path().join("city.keys"));
+    let before: u64 = head_seq(&url);
 
     let (mut first, a) = serve_blocking(&url, &keys).await;
     let (mut second, b) = serve_blocking(&url, &keys).await;
@@ -62,12 +71,7 @@ async fn two_server_processes_on_one_database_keep_one_chain() {
     let operator = login(a.clone(), "operator").await;
     let dispatcher = login(b.clone(), "dispatcher").await;
     let handler = login(a.clone(), "h-cgj").await;
-    let after_logins: u64 = stdout(&run(&["audit", "head", "--db", &url]))
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let after_logins: u64 = head_seq(&url);
 
     // Each worker records a ticket on one node, dispatches it on the other, and signs and replies
     // back on the first: both processes append all the time.
@@ -241,25 +245,11 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
 /// without the key file, and refuses anything that would write, with a message that says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_replica_answers_reports_and_refuses_writes() {
-    let Some(scratch) = postgres_scratch().await else {
+    let Some((scratch, dir)) = demo_city("2", "30").await else {
         eprintln!("skipped: set MINSHENG_TEST_POSTGRES_URL");
         return;
     };
-    let url = scratch.url();
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("city.keys");
-    let built = run(&[
-        "demo",
-        "--db",
-        &url,
-        "--key-file",
-        s(&keys),
-        "--days",
-        "2",
-        "--per-day",
-        "30",
-    ]);
-    assert!(built.status.success(), "{}", stderr(&built));
+    let (url, keys) = (scratch.url(), dir.path().join("city.keys"));
     let replica = format!("{url}&options[default_transaction_read_only]=on");
     let head = stdout(&run(&["audit", "head", "--db", &url]));
 
