@@ -5,3 +5,4 @@ mod fixture;
 mod lifecycle;
 mod properties;
 mod refusals;
+mod rules;

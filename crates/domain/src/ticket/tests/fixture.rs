@@ -12,8 +12,8 @@ use crate::ids::{CategoryCode, ContactId, DivisionCode, TicketNo, TierCode, Unit
 use crate::org::{Actor, ActorId, Affiliation, Role, Unit, UnitKind};
 use crate::policy::{Policy, Rules};
 use crate::ticket::{
-    Channel, Context, Directory, FollowUpOutcome, Location, NewTicket, RequestKind, Satisfaction,
-    Ticket, TicketAction, TicketCommand, TicketEvent, decide,
+    Channel, Context, Directory, EmergencyService, FollowUpOutcome, Location, NewTicket,
+    RequestKind, Satisfaction, Status, Ticket, TicketAction, TicketCommand, TicketEvent, decide,
 };
 
 pub struct Dir {
@@ -321,5 +321,61 @@ pub fn reply() -> TicketAction {
     TicketAction::Reply {
         result: "已更换灯泡".into(),
         claim: crate::ticket::ReplyClaim::Solved,
+    }
+}
+
+/// One ticket in each status the lifecycle can reach.
+pub fn ticket_in(w: &mut World, status: Status) -> TicketNo {
+    match status {
+        Status::PendingDispatch => w.receive(),
+        Status::Dispatched => {
+            let no = w.receive();
+            w.ok(&dispatcher(), no, dispatch("roads"));
+            no
+        }
+        Status::InProgress => w.in_progress(),
+        Status::ReturnRequested => {
+            let no = w.in_progress();
+            w.ok(
+                &handler("roads"),
+                no,
+                TicketAction::RequestReturn {
+                    reason: "x".into(),
+                    rule: "y".into(),
+                },
+            );
+            no
+        }
+        Status::Replied => w.replied(),
+        Status::Closed => {
+            let no = w.replied();
+            w.ok(
+                &follow_up_agent(),
+                no,
+                TicketAction::RecordFollowUp {
+                    outcome: reached(true, Satisfaction::Satisfied),
+                    comment: String::new(),
+                },
+            );
+            no
+        }
+        Status::Merged => {
+            let target = w.receive();
+            let no = w.receive();
+            w.ok(&dispatcher(), no, TicketAction::Merge { into: target });
+            no
+        }
+        Status::HandedOff => {
+            let no = w.receive();
+            w.ok(
+                &operator(),
+                no,
+                TicketAction::HandOff {
+                    to: EmergencyService::Police110,
+                    note: String::new(),
+                },
+            );
+            no
+        }
     }
 }
