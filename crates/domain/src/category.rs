@@ -172,6 +172,45 @@ impl Taxonomy {
     }
 }
 
+/// How well what an operator typed matches a category, for suggestions while they type: each
+/// pair of neighbouring characters found counts most, single characters a little, and a match in
+/// the category's own name twice as much as one in its `context` (parents' names, description).
+/// Chinese needs no word segmentation this way. 0 means nothing matched.
+pub fn match_score(query: &str, name: &str, context: &str) -> u32 {
+    // Characters that carry no meaning on their own in a request.
+    const FILLER: &str =
+        "的了是在我你他她它们有和与或及就都也很还要对把被让给吗呢吧啊呀么这那个一不没人说请问";
+    let chars: Vec<char> = query
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let (name, context) = (name.to_lowercase(), context.to_lowercase());
+    let found = |text: &str, needle: &str| text.contains(needle);
+    let mut score = 0;
+    for pair in chars.windows(2) {
+        if pair.iter().all(|c| FILLER.contains(*c)) {
+            continue;
+        }
+        let pair: String = pair.iter().collect();
+        if found(&name, &pair) {
+            score += 8;
+        } else if found(&context, &pair) {
+            score += 4;
+        }
+    }
+    for c in chars.iter().filter(|c| !FILLER.contains(**c)) {
+        let mut buf = [0u8; 4];
+        let c = c.encode_utf8(&mut buf);
+        if found(&name, c) {
+            score += 2;
+        } else if found(&context, c) {
+            score += 1;
+        }
+    }
+    score
+}
+
 fn csv_error(line: usize, error: &csv::Error) -> DomainError {
     DomainError::invalid("taxonomy", format!("line {line}: {error}"))
 }
@@ -227,5 +266,26 @@ mod tests {
                 .to_string()
                 .contains("level_1_code")
         );
+    }
+
+    #[test]
+    fn suggestions_rank_the_category_that_names_the_problem_first() {
+        let noise = match_score(
+            "楼下工地晚上施工噪声很大",
+            "噪声污染",
+            "污染防治 建筑施工噪声污染",
+        );
+        let bus = match_score("楼下工地晚上施工噪声很大", "公交线路", "公共汽车 站点");
+        assert!(noise > bus, "noise {noise} vs bus {bus}");
+        assert!(
+            match_score("噪音", "噪声污染", "") > 0,
+            "one shared character still counts"
+        );
+        assert_eq!(
+            match_score("的了吗", "噪声污染", "的了吗"),
+            0,
+            "filler characters alone count for nothing"
+        );
+        assert_eq!(match_score("", "噪声污染", "x"), 0);
     }
 }

@@ -216,6 +216,11 @@ impl CategoryCode {
         (self.0.len() / 2) as u8
     }
 
+    /// The top-level (一级) code this code lies under, or itself.
+    pub fn top(&self) -> CategoryCode {
+        CategoryCode(self.0[..self.0.len().min(2)].to_owned())
+    }
+
     /// The code one level up, if any.
     pub fn parent(&self) -> Option<CategoryCode> {
         (self.0.len() > 2).then(|| CategoryCode(self.0[..self.0.len() - 2].to_owned()))

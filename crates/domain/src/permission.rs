@@ -151,6 +151,21 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
     }
 }
 
+/// Whether any of the actor's roles allows `action` on some ticket: for deciding which screens
+/// and queues to show. Each ticket is still checked with [`require`].
+pub fn may_ever(actor: &Actor, action: Action) -> bool {
+    actor.roles.iter().any(|&role| {
+        [
+            Relation::Centre,
+            Relation::LeadUnit,
+            Relation::CoUnit,
+            Relation::NoTicket,
+        ]
+        .into_iter()
+        .any(|r| allows(role, action, r))
+    })
+}
+
 /// Refuses unless one of the actor's roles allows `action` on `ticket`. The error names the actor,
 /// the action and what would have allowed it.
 pub fn require(actor: &Actor, action: Action, ticket: Option<&Ticket>) -> Result<(), DomainError> {

@@ -55,6 +55,11 @@ impl EventCounter {
                     .by_channel
                     .entry(request.channel)
                     .or_default() += 1;
+                *counts
+                    .hotline
+                    .by_category
+                    .entry(request.category.top())
+                    .or_default() += 1;
             }
             TicketEvent::AnsweredOnCall { .. } if inside => counts.hotline.answered_on_call += 1,
             TicketEvent::Dispatched {

@@ -26,6 +26,11 @@ fn count_ticket(counts: &mut KpiCounts, period: Period, ticket: &Ticket) {
             .by_channel
             .entry(ticket.request.channel)
             .or_default() += 1;
+        *counts
+            .hotline
+            .by_category
+            .entry(ticket.request.category.top())
+            .or_default() += 1;
     }
     if let Some(closure) = ticket.closure
         && closure.outcome == ClosureOutcome::AnsweredOnCall

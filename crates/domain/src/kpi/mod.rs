@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::ids::UnitId;
+use crate::ids::{CategoryCode, UnitId};
 use crate::ticket::Channel;
 
 pub use from_events::{EventCounter, from_events};
@@ -104,6 +104,9 @@ pub struct UnitCounts {
 pub struct HotlineCounts {
     pub received: u64,
     pub by_channel: BTreeMap<Channel, u64>,
+    /// Requests received by top-level category (一级分类).
+    #[serde(default)]
+    pub by_category: BTreeMap<CategoryCode, u64>,
     /// 直办: answered on the call without dispatch.
     pub answered_on_call: u64,
 }

@@ -201,8 +201,7 @@ fn act(
 ) -> Result<Vec<(TicketNo, TicketEvent)>, DomainError> {
     let no = ticket.no;
     let one = |event| Ok(vec![(no, event)]);
-    let state =
-        |allowed: &[Status], needs: &str| expect_status(ticket, action.action(), allowed, needs);
+    let state = || expect_status(ticket, action.action());
     let lead = || {
         ticket
             .lead_unit()
@@ -211,10 +210,7 @@ fn act(
     };
     match action {
         TicketAction::AnswerOnCall { answer } => {
-            state(
-                &[Status::PendingDispatch],
-                "only a ticket waiting for dispatch can be answered on the call",
-            )?;
+            state()?;
             if !ticket.assignments.is_empty() {
                 return Err(wrong(
                     ticket,
@@ -242,10 +238,7 @@ fn act(
             co_units,
             note,
         } => {
-            state(
-                &[Status::PendingDispatch],
-                "only a ticket waiting for dispatch can be dispatched",
-            )?;
+            state()?;
             let co_units = check_units(ctx, lead, co_units)?;
             let tier = ctx.rules.tier(&ticket.request.urgency)?;
             one(TicketEvent::Dispatched {
@@ -258,17 +251,11 @@ fn act(
             })
         }
         TicketAction::Sign => {
-            state(
-                &[Status::Dispatched],
-                "only a dispatched ticket can be signed for",
-            )?;
+            state()?;
             one(TicketEvent::Signed { unit: lead()? })
         }
         TicketAction::RequestReturn { reason, rule } => {
-            state(
-                &[Status::Dispatched, Status::InProgress],
-                "a return can be requested while the ticket is with the unit and not yet replied",
-            )?;
+            state()?;
             one(TicketEvent::ReturnRequested {
                 unit: lead()?,
                 reason: text("reason", reason, LONG)?,
@@ -276,10 +263,7 @@ fn act(
             })
         }
         TicketAction::DecideReturn { approve, note } => {
-            state(
-                &[Status::ReturnRequested],
-                "there is no return request to decide",
-            )?;
+            state()?;
             let (unit, note) = (lead()?, optional_text("note", note, SHORT)?);
             if *approve {
                 one(TicketEvent::ReturnApproved { unit, note })
@@ -296,10 +280,7 @@ fn act(
             working_days,
             reason,
         } => {
-            state(
-                &[Status::InProgress],
-                "an extension can be requested after signing and before replying",
-            )?;
+            state()?;
             let current = ticket
                 .current()
                 .ok_or_else(|| wrong(ticket, action.action(), "it is not with a unit"))?;
@@ -375,24 +356,14 @@ fn act(
             }
         }
         TicketAction::Urge { note } => {
-            state(
-                &[Status::Dispatched, Status::InProgress],
-                "only a ticket a unit is working on can be urged",
-            )?;
+            state()?;
             one(TicketEvent::Urged {
                 unit: lead()?,
                 note: optional_text("note", note, SHORT)?,
             })
         }
         TicketAction::Supervise { note } => {
-            state(
-                &[
-                    Status::Dispatched,
-                    Status::InProgress,
-                    Status::ReturnRequested,
-                ],
-                "only a ticket a unit is working on can be supervised",
-            )?;
+            state()?;
             if ticket.supervised {
                 return Err(wrong(
                     ticket,
@@ -406,10 +377,7 @@ fn act(
             })
         }
         TicketAction::Reply { result, claim } => {
-            state(
-                &[Status::InProgress],
-                "a unit replies after signing for the ticket",
-            )?;
+            state()?;
             one(TicketEvent::Replied {
                 unit: lead()?,
                 result: text("result", result, LONG)?,
@@ -417,10 +385,7 @@ fn act(
             })
         }
         TicketAction::RecordFollowUp { outcome, comment } => {
-            state(
-                &[Status::Replied],
-                "the follow-up comes after the unit's reply",
-            )?;
+            state()?;
             follow_up(
                 ctx,
                 ticket,
@@ -430,10 +395,7 @@ fn act(
         }
         TicketAction::Merge { into } => merge(ticket, *into, tickets),
         TicketAction::HandOff { to, note } => {
-            state(
-                &[Status::PendingDispatch],
-                "only a ticket not yet dispatched can be handed off",
-            )?;
+            state()?;
             one(TicketEvent::HandedOff {
                 to: *to,
                 note: optional_text("note", note, SHORT)?,
@@ -548,16 +510,90 @@ fn merge(
     ])
 }
 
-fn expect_status(
-    ticket: &Ticket,
-    action: Action,
-    allowed: &[Status],
-    needs: &str,
-) -> Result<(), DomainError> {
-    if allowed.contains(&ticket.status) {
-        Ok(())
-    } else {
-        Err(wrong(ticket, action, needs))
+/// The statuses an action needs, and what to tell someone who tries it in another. `None`: the
+/// action does not depend on the status alone (its own checks say when it applies).
+pub fn required_status(action: Action) -> Option<(&'static [Status], &'static str)> {
+    use Status::*;
+    Some(match action {
+        Action::AnswerOnCall => (
+            &[PendingDispatch],
+            "only a ticket waiting for dispatch can be answered on the call",
+        ),
+        Action::Dispatch => (
+            &[PendingDispatch],
+            "only a ticket waiting for dispatch can be dispatched",
+        ),
+        Action::Sign => (&[Dispatched], "only a dispatched ticket can be signed for"),
+        Action::RequestReturn => (
+            &[Dispatched, InProgress],
+            "a return can be requested while the ticket is with the unit and not yet replied",
+        ),
+        Action::DecideReturn => (&[ReturnRequested], "there is no return request to decide"),
+        Action::RequestExtension => (
+            &[InProgress],
+            "an extension can be requested after signing and before replying",
+        ),
+        Action::Urge => (
+            &[Dispatched, InProgress],
+            "only a ticket a unit is working on can be urged",
+        ),
+        Action::Supervise => (
+            &[Dispatched, InProgress, ReturnRequested],
+            "only a ticket a unit is working on can be supervised",
+        ),
+        Action::Reply => (&[InProgress], "a unit replies after signing for the ticket"),
+        Action::RecordFollowUp => (&[Replied], "the follow-up comes after the unit's reply"),
+        Action::HandOff => (
+            &[PendingDispatch],
+            "only a ticket not yet dispatched can be handed off",
+        ),
+        _ => return None,
+    })
+}
+
+/// The actions on a ticket that this actor may take now: permitted to them, and possible in the
+/// ticket's state. Screens offer exactly these; `decide` still checks each input when it comes.
+pub fn offered_actions(actor: &Actor, ticket: &Ticket) -> Vec<Action> {
+    const ON_A_TICKET: [Action; 15] = [
+        Action::AnswerOnCall,
+        Action::Dispatch,
+        Action::Sign,
+        Action::RequestReturn,
+        Action::DecideReturn,
+        Action::RequestExtension,
+        Action::DecideExtension,
+        Action::Urge,
+        Action::Supervise,
+        Action::Reply,
+        Action::RecordFollowUp,
+        Action::Merge,
+        Action::HandOff,
+        Action::AddNote,
+        Action::RevealContact,
+    ];
+    let current = ticket.current();
+    let pending_extension = current.is_some_and(|a| a.pending_extension.is_some());
+    ON_A_TICKET
+        .into_iter()
+        .filter(|action| match action {
+            Action::AnswerOnCall => ticket.assignments.is_empty(),
+            Action::RequestExtension => !pending_extension,
+            Action::DecideExtension => pending_extension,
+            Action::Supervise => !ticket.supervised,
+            Action::Merge => !ticket.status.is_terminal(),
+            Action::RevealContact => ticket.contact.is_some(),
+            _ => true,
+        })
+        .filter(|action| expect_status(ticket, *action).is_ok())
+        .filter(|action| require(actor, *action, Some(ticket)).is_ok())
+        .collect()
+}
+
+fn expect_status(ticket: &Ticket, action: Action) -> Result<(), DomainError> {
+    match required_status(action) {
+        Some((allowed, _)) if allowed.contains(&ticket.status) => Ok(()),
+        Some((_, needs)) => Err(wrong(ticket, action, needs)),
+        None => Ok(()),
     }
 }
 

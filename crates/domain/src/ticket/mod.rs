@@ -2,6 +2,7 @@
 //! into events or refuses it, `apply` folds an event into the state.
 
 mod decide;
+mod duplicates;
 mod event;
 mod evolve;
 mod input;
@@ -16,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::ids::{CategoryCode, ContactId, DivisionCode, TicketNo, TierCode, UnitId};
 
-pub use decide::{Context, Directory, TicketAction, TicketCommand, decide};
+pub use decide::{
+    Context, Directory, TicketAction, TicketCommand, decide, offered_actions, required_status,
+};
+pub use duplicates::likely_same_matter;
 pub use event::TicketEvent;
 pub use evolve::EvolveError;
 

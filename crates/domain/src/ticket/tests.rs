@@ -3,6 +3,7 @@
 
 mod fixture;
 mod lifecycle;
+mod offered;
 mod properties;
 mod refusals;
 mod rules;
