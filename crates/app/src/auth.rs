@@ -106,6 +106,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
         let token = format!("ms_{}", hex::encode(secret));
         let hash = token_hash(&token);
+        // The same id `logout` derives from a token.
         let id = hex::encode(&hash[..6]);
         let expires_at = valid_for.map(|d| now + d);
         let command = AdminCommand::IssueToken {
@@ -153,6 +154,16 @@ impl App {
         .await?;
         self.tokens.clear();
         Ok(())
+    }
+
+    /// Ends a browser session: its token is revoked, so the cookie is worthless even if kept.
+    pub async fn logout(&self, actor: &Actor, now: Timestamp, token: &str) -> AppResult<()> {
+        let user = actor
+            .user_id()
+            .ok_or_else(|| AppError::Unauthenticated("only a user can log out".into()))?
+            .clone();
+        let id = hex::encode(&token_hash(token)[..6]);
+        self.revoke_token(actor, now, &user, &id).await
     }
 
     /// Checks a user name and password and issues a token valid for `valid_for`.

@@ -52,9 +52,18 @@ pub struct UnitKpi {
 pub struct HotlineKpi {
     pub received: u64,
     pub by_channel: Vec<ChannelCount>,
+    /// By top-level category, most requests first.
+    pub by_category: Vec<CategoryCount>,
     pub answered_on_call: u64,
     /// Share of received requests answered on the call (直办率), percent.
     pub answered_on_call_share: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CategoryCount {
+    pub code: String,
+    pub name: String,
+    pub count: u64,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -137,6 +146,16 @@ fn report(
             })
         })
         .collect();
+    let mut by_category: Vec<CategoryCount> = h
+        .by_category
+        .iter()
+        .map(|(code, count)| CategoryCount {
+            code: code.to_string(),
+            name: registry.category_path(code),
+            count: *count,
+        })
+        .collect();
+    by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
     KpiReport {
         month: month.trim().to_owned(),
         period_start: period.start,
@@ -147,6 +166,7 @@ fn report(
         hotline: HotlineKpi {
             received: h.received,
             by_channel,
+            by_category,
             answered_on_call: h.answered_on_call,
             answered_on_call_share: (h.received > 0)
                 .then(|| h.answered_on_call as f64 * 100.0 / h.received as f64),

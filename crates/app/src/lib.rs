@@ -15,6 +15,7 @@ pub mod shipped;
 pub mod tickets;
 pub mod vault;
 pub mod views;
+pub mod workstation;
 
 use std::sync::Arc;
 
