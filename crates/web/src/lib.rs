@@ -1,4 +1,5 @@
-//! The HTTP layer: the JSON API (`/api/v1`), its OpenAPI document, and the landing page. Each
+//! The HTTP layer: the browser workstation (`ui`), the JSON API (`/api/v1`), its OpenAPI
+//! document, and the about page. Each
 //! handler parses, calls one use case and shapes the answer; rules live below.
 //!
 //! Invariant: no SQL and no business rule here; errors leave as `{"error": {"code", "message"}}`.
@@ -6,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,12 +42,19 @@ pub fn router(app: Arc<App>) -> Router {
                 }
             }),
         )
-        .route("/", get(landing))
+        .route("/about", get(landing))
         .route("/healthz", get(|| async { "ok" }))
-        .fallback(|| async {
-            error::WebError::not_found(
-                "no such page; the API lives under /api/v1 (see /api/openapi.json)",
-            )
+        .merge(ui::router(app.clone()))
+        .fallback(|uri: axum::http::Uri| async move {
+            if uri.path().starts_with("/api/") {
+                error::WebError::not_found(
+                    "no such endpoint; the API is described at /api/openapi.json",
+                )
+                .into_response()
+            } else {
+                ui::UiError::not_found("there is no such page; start from / to log in")
+                    .into_response()
+            }
         })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {

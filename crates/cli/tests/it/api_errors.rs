@@ -195,7 +195,7 @@ async fn errors_have_stable_codes_and_helpful_messages(t: TestApp) {
             .contains("pending_dispatch"),
         "{body}"
     );
-    let (status, body) = t.get(None, "/nowhere").await;
+    let (status, body) = t.get(None, "/api/v1/nowhere").await;
     assert_eq!(
         (status.as_u16(), body["error"]["code"].as_str()),
         (404, Some("not_found"))

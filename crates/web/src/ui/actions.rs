@@ -1,0 +1,158 @@
+//! Every form on a ticket posts here: `/tickets/{no}/act/{action}`. The form's fields become one
+//! `TicketAction`, the same use case as the JSON API runs it, and the browser is sent on to where
+//! the work continues (post/redirect/get, so a reload never repeats an action).
+
+use std::sync::Arc;
+
+use app::App;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::ids::{TicketNo, UnitId};
+use domain::ticket::{EmergencyService, FollowUpOutcome, ReplyClaim, Satisfaction, TicketAction};
+
+use super::page::{UiError, UiResult};
+use super::session::Viewer;
+use super::ticket::parse_no;
+
+/// A form's fields in order; a multiple select sends one pair per chosen value.
+type Fields = Vec<(String, String)>;
+
+pub async fn act(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path((no, name)): Path<(String, String)>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let result = async {
+        let no = parse_no(&no)?;
+        let action = parse_action(&name, &fields)?;
+        let next = next_page(no, &action);
+        app.act(&viewer.actor, app.now(), no, action).await?;
+        Ok::<_, UiError>(next)
+    }
+    .await;
+    match result {
+        Ok(next) => Redirect::to(&next).into_response(),
+        Err(e) => e.with_lang(viewer.lang).into_response(),
+    }
+}
+
+fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn checked(fields: &Fields, name: &str) -> bool {
+    !field(fields, name).is_empty()
+}
+
+fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
+    let text = |n: &str| field(f, n).to_owned();
+    Ok(match name {
+        "dispatch" => TicketAction::Dispatch {
+            lead: UnitId::parse(field(f, "lead"))
+                .map_err(|_| UiError::bad_request("choose the lead unit"))?,
+            co_units: f
+                .iter()
+                .filter(|(k, v)| k == "co_units" && !v.is_empty())
+                .map(|(_, v)| UnitId::parse(v))
+                .collect::<Result<_, _>>()
+                .map_err(|e| UiError::bad_request(e.to_string()))?,
+            note: text("note"),
+        },
+        "answer" => TicketAction::AnswerOnCall {
+            answer: text("answer"),
+        },
+        "sign" => TicketAction::Sign,
+        "request_return" => TicketAction::RequestReturn {
+            reason: text("reason"),
+            rule: text("rule"),
+        },
+        "decide_return" => TicketAction::DecideReturn {
+            approve: field(f, "approve") == "1",
+            note: text("note"),
+        },
+        "request_extension" => TicketAction::RequestExtension {
+            working_days: field(f, "working_days")
+                .trim()
+                .parse()
+                .map_err(|_| UiError::bad_request("working days must be a whole number"))?,
+            reason: text("reason"),
+        },
+        "decide_extension" => TicketAction::DecideExtension {
+            approve: field(f, "approve") == "1",
+            note: text("note"),
+        },
+        "urge" => TicketAction::Urge { note: text("note") },
+        "supervise" => TicketAction::Supervise { note: text("note") },
+        "reply" => TicketAction::Reply {
+            result: text("result"),
+            claim: match field(f, "claim") {
+                "solved" => ReplyClaim::Solved,
+                "explained" => ReplyClaim::Explained,
+                "cannot_solve" => ReplyClaim::CannotSolve,
+                other => {
+                    return Err(UiError::bad_request(format!(
+                        "unknown reply claim {other:?}"
+                    )));
+                }
+            },
+        },
+        "follow_up" => TicketAction::RecordFollowUp {
+            outcome: follow_up_outcome(field(f, "outcome"), checked(f, "unit_contacted"))?,
+            comment: text("comment"),
+        },
+        "merge" => TicketAction::Merge {
+            into: parse_no(field(f, "into"))?,
+        },
+        "hand_off" => TicketAction::HandOff {
+            to: serde_json::from_value::<EmergencyService>(serde_json::Value::String(text("to")))
+                .map_err(|_| UiError::bad_request("hand off to 110, 119, 120 or 122"))?,
+            note: text("note"),
+        },
+        "note" => TicketAction::AddNote {
+            text: text("text"),
+            contacted_citizen: checked(f, "contacted_citizen"),
+        },
+        other => return Err(UiError::not_found(format!("there is no action {other:?}"))),
+    })
+}
+
+/// The one-click outcomes of the follow-up console.
+fn follow_up_outcome(button: &str, unit_contacted: bool) -> UiResult<FollowUpOutcome> {
+    let reached = |solved, satisfaction| FollowUpOutcome::Reached {
+        unit_contacted,
+        solved,
+        satisfaction,
+    };
+    Ok(match button {
+        "not_reached" => FollowUpOutcome::NotReached,
+        "solved_satisfied" => reached(true, Satisfaction::Satisfied),
+        "solved_basic" => reached(true, Satisfaction::BasicallySatisfied),
+        "solved_dissatisfied" => reached(true, Satisfaction::Dissatisfied),
+        "not_solved" => reached(false, Satisfaction::Dissatisfied),
+        other => {
+            return Err(UiError::bad_request(format!(
+                "unknown follow-up outcome {other:?}"
+            )));
+        }
+    })
+}
+
+/// Where the work goes on after an action.
+fn next_page(no: TicketNo, action: &TicketAction) -> String {
+    match action {
+        TicketAction::Dispatch { .. } => format!("/dispatch?done={no}"),
+        // An approved return goes straight to dispatching it again (改派).
+        TicketAction::DecideReturn { approve: true, .. } => format!("/dispatch/{no}"),
+        TicketAction::DecideReturn { .. } | TicketAction::DecideExtension { .. } => {
+            format!("/dispatch?done={no}")
+        }
+        TicketAction::RecordFollowUp { .. } => format!("/followup?done={no}"),
+        _ => format!("/tickets/{no}?done={no}"),
+    }
+}

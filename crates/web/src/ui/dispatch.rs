@@ -1,0 +1,197 @@
+//! The dispatcher's desk (派单): queues of new tickets, return and extension requests to decide,
+//! overdue and due-soon tickets, candidate duplicates; and the dispatch form that shows the
+//! deadlines before the dispatcher confirms.
+
+use std::sync::Arc;
+
+use app::App;
+use app::tickets::ListFilter;
+use app::workstation::UnitChoice;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use domain::ticket::Status;
+use serde::Deserialize;
+
+use super::page::{Chrome, UiError, UiResult, render};
+use super::queue::{Queue, Row};
+use super::session::Viewer;
+use super::ticket::parse_no;
+
+#[derive(Template)]
+#[template(path = "queues.html")]
+pub struct QueuesPage {
+    pub c: Chrome,
+    pub heading: &'static str,
+    pub done: Option<String>,
+    /// (status, count, overdue) for a unit manager's view of the load.
+    pub summary: Vec<(String, u64, u64)>,
+    pub queues: Vec<Queue>,
+    /// (new ticket, earlier ticket) candidate duplicates, for the merge buttons.
+    pub pairs: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+pub async fn queues(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(q): Query<Done>,
+) -> UiResult<Response> {
+    let (actor, now, t) = (&viewer.actor, app.now(), viewer.lang.t());
+    let lang = viewer.lang;
+    let with_lang = |e: app::AppError| UiError::from(e).with_lang(lang);
+    let list = |statuses: Vec<Status>, overdue: bool, due_within_hours: Option<u32>| ListFilter {
+        statuses,
+        overdue,
+        due_within_hours,
+        limit: 200,
+        ..ListFilter::default()
+    };
+    let open = vec![
+        Status::Dispatched,
+        Status::InProgress,
+        Status::ReturnRequested,
+    ];
+    let new = app
+        .list(actor, now, list(vec![Status::PendingDispatch], false, None))
+        .await
+        .map_err(with_lang)?;
+    let returns = app
+        .list(actor, now, list(vec![Status::ReturnRequested], false, None))
+        .await
+        .map_err(with_lang)?;
+    let extensions = app
+        .pending_extensions(actor, now)
+        .await
+        .map_err(with_lang)?;
+    let overdue = app
+        .list(actor, now, list(open.clone(), true, None))
+        .await
+        .map_err(with_lang)?;
+    let due_soon = app
+        .list(actor, now, list(open, false, Some(24)))
+        .await
+        .map_err(with_lang)?;
+    let duplicates = app
+        .duplicate_candidates(actor, now)
+        .await
+        .map_err(with_lang)?;
+    let c = Chrome::new(
+        &viewer,
+        app.registry().rules.calendar.zone().clone(),
+        "/dispatch",
+        t.nav_dispatch,
+    );
+    let rows = |views: &[app::views::TicketView]| {
+        views
+            .iter()
+            .map(|v| Row::of(&c, v, now))
+            .collect::<Vec<_>>()
+    };
+    let mut new_rows: Vec<Row> = new
+        .iter()
+        .rev()
+        .map(|v| Row::of(&c, v, now).linking_to(format!("/dispatch/{}", v.no)))
+        .collect();
+    new_rows.truncate(200);
+    let mut due_soon_rows = rows(&due_soon);
+    due_soon_rows.sort_by_key(|r| r.due_ms);
+    let mut overdue_rows = rows(&overdue);
+    overdue_rows.sort_by_key(|r| r.due_ms);
+    let queues = vec![
+        Queue {
+            id: "new",
+            title: t.new_queue,
+            rows: new_rows,
+        },
+        Queue {
+            id: "returns",
+            title: t.returns_queue,
+            rows: rows(&returns),
+        },
+        Queue {
+            id: "extensions",
+            title: t.extensions_queue,
+            rows: rows(&extensions),
+        },
+        Queue {
+            id: "overdue",
+            title: t.overdue_queue,
+            rows: overdue_rows,
+        },
+        Queue {
+            id: "due-soon",
+            title: t.due_soon_queue,
+            rows: due_soon_rows,
+        },
+        Queue {
+            id: "duplicates",
+            title: t.duplicates_queue,
+            rows: duplicates
+                .iter()
+                .map(|(new, _)| Row::of(&c, new, now))
+                .collect(),
+        },
+    ];
+    let pairs = duplicates
+        .iter()
+        .map(|(new, earlier)| (new.no.clone(), earlier.no.clone()))
+        .collect();
+    Ok(render(&QueuesPage {
+        c,
+        heading: t.nav_dispatch,
+        done: q.done,
+        summary: Vec::new(),
+        queues,
+        pairs,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "dispatch.html")]
+struct DispatchForm {
+    c: Chrome,
+    t: app::views::TicketView,
+    tier_name: String,
+    sign_by: String,
+    reply_by: String,
+    suggested: Vec<UnitChoice>,
+    others: Vec<UnitChoice>,
+}
+
+pub async fn form(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(no): Path<String>,
+) -> UiResult<Response> {
+    let no = parse_no(&no)?;
+    let preview = app
+        .dispatch_preview(&viewer.actor, app.now(), no)
+        .await
+        .map_err(|e| UiError::from(e).with_lang(viewer.lang))?;
+    let c = Chrome::new(
+        &viewer,
+        app.registry().rules.calendar.zone().clone(),
+        "/dispatch",
+        viewer.lang.t().dispatch,
+    );
+    let suggested_ids: Vec<_> = preview.suggested.iter().map(|u| u.id.clone()).collect();
+    let others = preview
+        .all
+        .into_iter()
+        .filter(|u| !suggested_ids.contains(&u.id))
+        .collect();
+    Ok(render(&DispatchForm {
+        sign_by: c.time(&preview.sign_by),
+        reply_by: c.time(&preview.reply_by),
+        c,
+        t: preview.ticket,
+        tier_name: preview.tier_name,
+        suggested: preview.suggested,
+        others,
+    }))
+}

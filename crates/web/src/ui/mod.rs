@@ -1,0 +1,86 @@
+//! The browser workstation: server-rendered pages (askama templates under `templates/`) for every
+//! role, a small script for the keyboard and the live parts, and the session and CSRF handling
+//! they need. Pages call the same use cases as the JSON API, so one set of permission rules and one
+//! set of errors serve both.
+//!
+//! Invariant: no business rule here; a page shows what `App` returns and offers what
+//! `offered_actions` says the viewer may do.
+
+mod actions;
+mod admin;
+mod charts;
+mod dashboard;
+mod dispatch;
+mod followup;
+mod i18n;
+mod intake;
+mod login;
+mod page;
+mod queue;
+mod session;
+mod ticket;
+mod unit;
+
+use std::sync::Arc;
+
+use app::App;
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+pub use page::UiError;
+
+/// The pages, their form posts and the two static files.
+pub fn router(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/lang", get(login::switch_language))
+        .route("/intake", get(intake::page).post(intake::create))
+        .route("/intake/history", get(intake::history))
+        .route("/intake/categories", get(intake::categories))
+        .route("/dispatch", get(dispatch::queues))
+        .route("/dispatch/{no}", get(dispatch::form))
+        .route("/unit", get(unit::inbox))
+        .route("/followup", get(followup::queue))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/{table}", get(dashboard::csv))
+        .route("/tickets", get(ticket::find))
+        .route("/tickets/{no}", get(ticket::page))
+        .route("/tickets/{no}/reveal", post(ticket::reveal))
+        .route("/tickets/{no}/act/{action}", post(actions::act))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::update_user))
+        .route("/admin/units", post(admin::save_unit))
+        .route("/admin/tiers", post(admin::save_tiers))
+        .route("/admin/taxonomy", post(admin::import_taxonomy))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            session::csrf_guard,
+        ))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("assets/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("assets/app.js"),
+    )
+}
