@@ -82,7 +82,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Result<ChainHead, ChainBreak>>;
 
     /// KPI counts from the ticket projections.
-    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts>;
+    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts> {
+        let mut counts = self.kpi_from_tickets_each(vec![period]).await?;
+        Ok(counts.pop().unwrap_or_default())
+    }
+
+    /// KPI counts for several periods (a trend) from one read of the ticket projections, in the
+    /// order given.
+    async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>>;
 
     /// KPI counts by streaming the log.
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts>;

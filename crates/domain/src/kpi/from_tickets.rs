@@ -11,7 +11,12 @@ pub fn from_tickets<'a>(
     tickets: impl IntoIterator<Item = &'a Ticket>,
 ) -> KpiCounts {
     let mut counts = KpiCounts::default();
-    for ticket in tickets {
+    // A ticket last changed before the period or received after it has nothing in it; skipping
+    // it early matters when one read serves several periods.
+    for ticket in tickets
+        .into_iter()
+        .filter(|t| t.updated_at >= period.start && t.received_at < period.end)
+    {
         count_ticket(&mut counts, period, ticket);
     }
     counts

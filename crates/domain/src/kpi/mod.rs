@@ -64,6 +64,13 @@ impl Period {
         )
     }
 
+    /// The smallest period covering all of `periods`.
+    pub fn spanning(periods: &[Period]) -> Option<Period> {
+        let start = periods.iter().map(|p| p.start).min()?;
+        let end = periods.iter().map(|p| p.end).max()?;
+        Some(Period { start, end })
+    }
+
     pub fn contains(&self, at: Timestamp) -> bool {
         self.start <= at && at < self.end
     }

@@ -334,8 +334,8 @@ impl Store for PgStore {
         read::verify(&self.pool, expected_head).await
     }
 
-    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts> {
-        read::kpi_from_tickets(&self.pool, period).await
+    async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
+        read::kpi_from_tickets(&self.pool, &periods).await
     }
 
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
 use super::ContactColumns;
-use crate::write::decode_ticket;
+use crate::write::{decode_ticket, decode_tickets};
 use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
 
 type EntryRow = (
@@ -257,21 +257,28 @@ pub(crate) async fn verify(
 
 pub(crate) async fn kpi_from_tickets(
     db: impl PgExecutor<'_>,
-    period: Period,
-) -> StoreResult<KpiCounts> {
-    // A ticket with an event in the period was received before its end and last updated after
+    periods: &[Period],
+) -> StoreResult<Vec<KpiCounts>> {
+    let Some(span) = Period::spanning(periods) else {
+        return Ok(Vec::new());
+    };
+    // A ticket with an event in a period was received before its end and last updated after
     // its start.
     let mut rows = sqlx::query_as::<_, (String,)>(
         "SELECT state FROM tickets WHERE updated_at >= $1 AND received_at < $2",
     )
-    .bind(period.start.as_millisecond())
-    .bind(period.end.as_millisecond())
+    .bind(span.start.as_millisecond())
+    .bind(span.end.as_millisecond())
     .fetch(db);
-    let mut tickets = Vec::new();
+    let mut states = Vec::new();
     while let Some((state,)) = rows.try_next().await? {
-        tickets.push(decode_ticket(&state)?);
+        states.push(state);
     }
-    Ok(from_tickets(period, &tickets))
+    // Decoding a month of tickets is CPU work: off the async workers, on every core.
+    let tickets = tokio::task::spawn_blocking(move || decode_tickets(&states))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("decoding ticket projections failed: {e}")))??;
+    Ok(periods.iter().map(|p| from_tickets(*p, &tickets)).collect())
 }
 
 pub(crate) async fn kpi_from_log(

@@ -210,8 +210,9 @@ impl Store for SqliteStore {
         self.read(move |c| read::verify(c, expected_head)).await
     }
 
-    async fn kpi_from_tickets(&self, period: Period) -> StoreResult<KpiCounts> {
-        self.read(move |c| read::kpi_from_tickets(c, period)).await
+    async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
+        self.read(move |c| read::kpi_from_tickets(c, &periods))
+            .await
     }
 
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {

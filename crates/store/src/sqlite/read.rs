@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::rows::{self, ENTRY_COLUMNS};
-use crate::write::decode_ticket;
+use crate::write::{decode_ticket, decode_tickets};
 use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
 
 pub(crate) fn ticket(conn: &Connection, no: TicketNo) -> StoreResult<Option<Ticket>> {
@@ -196,20 +196,24 @@ pub(crate) fn verify(
     Ok(verifier.finish())
 }
 
-pub(crate) fn kpi_from_tickets(conn: &Connection, period: Period) -> StoreResult<KpiCounts> {
-    // A ticket with an event in the period was received before its end and last updated after
+pub(crate) fn kpi_from_tickets(
+    conn: &Connection,
+    periods: &[Period],
+) -> StoreResult<Vec<KpiCounts>> {
+    let Some(span) = Period::spanning(periods) else {
+        return Ok(Vec::new());
+    };
+    // A ticket with an event in a period was received before its end and last updated after
     // its start.
     let mut stmt = conn
         .prepare_cached("SELECT state FROM tickets WHERE updated_at >= ?1 AND received_at < ?2")?;
     let states = stmt.query_map(
-        params![period.start.as_millisecond(), period.end.as_millisecond()],
+        params![span.start.as_millisecond(), span.end.as_millisecond()],
         |r| r.get::<_, String>(0),
     )?;
-    let mut tickets = Vec::new();
-    for state in states {
-        tickets.push(decode_ticket(&state?)?);
-    }
-    Ok(from_tickets(period, &tickets))
+    let states: Vec<String> = states.collect::<Result<_, _>>()?;
+    let tickets = decode_tickets(&states)?;
+    Ok(periods.iter().map(|p| from_tickets(*p, &tickets)).collect())
 }
 
 pub(crate) fn kpi_from_log(conn: &Connection, period: Period) -> StoreResult<KpiCounts> {

@@ -16,7 +16,7 @@ mod queue;
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
 pub(crate) use plan::{catch_up, write_batch};
-pub(crate) use projection::{Keys, TicketRow, decode_ticket};
+pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets};
 pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
 
 use domain::audit::ChainHead;

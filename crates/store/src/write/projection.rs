@@ -64,3 +64,33 @@ pub(crate) fn decode_ticket(state: &str) -> Result<Ticket, StoreError> {
     serde_json::from_str(state)
         .map_err(|e| StoreError::Corrupt(format!("a ticket projection does not decode: {e}")))
 }
+
+/// Below this many, decoding on one thread is quicker than starting others.
+const PARALLEL_DECODE: usize = 2_000;
+
+/// Decodes many projections (a KPI read of a month or more) on every core, in order.
+pub(crate) fn decode_tickets(states: &[String]) -> Result<Vec<Ticket>, StoreError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || states.len() < PARALLEL_DECODE {
+        return states.iter().map(|s| decode_ticket(s)).collect();
+    }
+    let chunk = states.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = states
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|s| decode_ticket(s)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut tickets = Vec::with_capacity(states.len());
+        for part in parts {
+            let decoded = part
+                .join()
+                .map_err(|_| StoreError::Corrupt("decoding ticket projections panicked".into()))?;
+            for ticket in decoded {
+                tickets.push(ticket?);
+            }
+        }
+        Ok(tickets)
+    })
+}
