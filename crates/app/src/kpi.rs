@@ -97,6 +97,32 @@ impl App {
         ))
     }
 
+    /// A month's report and the counts of other periods (a trend), from one read of the ticket
+    /// projections.
+    pub async fn kpi_month_and_trend(
+        &self,
+        actor: &Actor,
+        month: &str,
+        trend: Vec<Period>,
+    ) -> AppResult<(KpiReport, Vec<KpiCounts>)> {
+        require(actor, Action::ViewKpi, None)?;
+        let registry = self.registry();
+        let period = Period::parse_month(month, registry.rules.calendar.zone())?;
+        let mut periods = vec![period];
+        periods.extend(trend);
+        let mut counts = self.store.kpi_from_tickets_each(periods).await?;
+        let month_counts = counts.remove(0);
+        let report = report(
+            month,
+            period,
+            KpiSource::Projections,
+            registry.rules.policy.kpi,
+            &month_counts,
+            &registry,
+        );
+        Ok((report, counts))
+    }
+
     /// Counts for any period, both ways, for checking that they agree.
     pub async fn kpi_counts(
         &self,

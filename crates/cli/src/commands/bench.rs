@@ -53,6 +53,18 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Serve the workstation's main pages on a demo city and time them, each role signed in;
+    /// prints latency percentiles per page.
+    Pages {
+        /// Days of demo traffic to build first.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Timed requests per page (after 3 unmeasured ones).
+        #[arg(long, default_value_t = 30)]
+        samples: usize,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 /// Where the benchmark's fresh database lives.
@@ -65,14 +77,14 @@ pub struct Target {
 }
 
 /// The fresh database: the store, what keeps it alive, and how to describe it.
-struct Fresh {
-    store: Arc<dyn Store>,
+pub(super) struct Fresh {
+    pub(super) store: Arc<dyn Store>,
     stats: Arc<dyn Fn() -> String + Send + Sync>,
     _dir: tempfile::TempDir,
     _scratch: Option<store::postgres::Scratch>,
 }
 
-async fn fresh(target: &Target) -> anyhow::Result<Fresh> {
+pub(super) async fn fresh(target: &Target) -> anyhow::Result<Fresh> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     match &target.postgres {
         None => {
@@ -120,9 +132,47 @@ async fn sqlx_setting(pg: &store::postgres::PgStore) -> anyhow::Result<(String,)
         .await?)
 }
 
+/// The measured part of a benchmark run on a fresh city with a server.
+enum Work {
+    Intake {
+        clients: usize,
+        requests: usize,
+    },
+    Lifecycle {
+        clients: usize,
+        tickets: usize,
+        http: bool,
+    },
+}
+
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let target = match &command {
-        Command::Intake { target, .. } | Command::Lifecycle { target, .. } => target.clone(),
+    let (target, work) = match command {
+        Command::Intake {
+            clients,
+            requests,
+            target,
+        } => (target, Work::Intake { clients, requests }),
+        Command::Lifecycle {
+            clients,
+            tickets,
+            http,
+            target,
+        } => (
+            target,
+            Work::Lifecycle {
+                clients,
+                tickets,
+                http,
+            },
+        ),
+        Command::Pages {
+            days,
+            samples,
+            target,
+        } => {
+            super::bench_pages::run(days, samples, target).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let fresh = fresh(&target).await?;
     let store = fresh.store.clone();
@@ -133,15 +183,12 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     ));
     sim::build_city(&app, app.now() - SignedDuration::from_hours(1)).await?;
     let server = Server::start(app.clone()).await?;
-    match command {
-        Command::Intake {
-            clients, requests, ..
-        } => intake(&app, &server, clients, requests).await?,
-        Command::Lifecycle {
+    match work {
+        Work::Intake { clients, requests } => intake(&app, &server, clients, requests).await?,
+        Work::Lifecycle {
             clients,
             tickets,
             http,
-            ..
         } => lifecycle(&app, &server, clients, tickets, http).await?,
     }
     server.stop().await;
@@ -176,14 +223,14 @@ fn writer_stats(stats: &store::WriterStats) -> String {
     line
 }
 
-struct Server {
-    base: String,
+pub(super) struct Server {
+    pub(super) base: String,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    async fn start(app: Arc<App>) -> anyhow::Result<Server> {
+    pub(super) async fn start(app: Arc<App>) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -197,7 +244,7 @@ impl Server {
         })
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
     }

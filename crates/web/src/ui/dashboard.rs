@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use app::App;
-use app::kpi::{KpiReport, KpiSource};
+use app::kpi::KpiReport;
 use app::tickets::ListFilter;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -121,12 +121,15 @@ fn this_month(app: &App) -> String {
 async fn load(app: &App, viewer: &Viewer, month: &str) -> UiResult<(KpiReport, Vec<Table>)> {
     let (actor, t, now) = (&viewer.actor, viewer.lang.t(), app.now());
     let lang = viewer.lang;
-    let report = app
-        .kpi_month(actor, month, KpiSource::Projections)
-        .await
-        .map_err(|e| UiError::from(e).with_lang(lang))?;
-    let weeks = weekly(app, viewer, now).await?;
-    let overdue = overdue_by_unit(app, viewer, now).await?;
+    let (starts, periods) = last_weeks(app, now)?;
+    // The two reads are independent; the store serves them on separate connections.
+    let (kpi, overdue) = tokio::join!(
+        app.kpi_month_and_trend(actor, month, periods),
+        overdue_by_unit(app, viewer, now)
+    );
+    let (report, counts) = kpi.map_err(|e| UiError::from(e).with_lang(lang))?;
+    let overdue = overdue?;
+    let weeks = weekly(&starts, &counts);
     let tables = vec![
         ranking(t, &report),
         gap(t, &report),
@@ -230,45 +233,53 @@ struct Week {
     satisfaction: Option<f64>,
 }
 
-/// The last eight weeks, Monday to Sunday in the city's time, this week last.
-async fn weekly(app: &App, viewer: &Viewer, now: Timestamp) -> UiResult<Vec<Week>> {
+/// The last eight weeks, Monday to Sunday in the city's time, this week last: each week's first
+/// day and period.
+fn last_weeks(app: &App, now: Timestamp) -> UiResult<(Vec<jiff::civil::Date>, Vec<Period>)> {
     let zone = app.registry().rules.calendar.zone().clone();
+    let bad = |e: jiff::Error| UiError::internal(format!("computing weeks: {e}"));
     let today = now.to_zoned_datetime(zone.clone()).date();
     let monday = today
-        .checked_sub((i64::from(today.weekday().to_monday_zero_offset())).days())
-        .map_err(|e| UiError::internal(e.to_string()))?;
-    let mut weeks = Vec::new();
-    for back in (0..8).rev() {
-        let start_date = monday
-            .checked_sub((7 * back as i64).days())
-            .map_err(|e| UiError::internal(e.to_string()))?;
-        let start = start_date
+        .checked_sub(i64::from(today.weekday().to_monday_zero_offset()).days())
+        .map_err(bad)?;
+    let mut starts = Vec::new();
+    let mut periods = Vec::new();
+    for back in (0..8_i64).rev() {
+        let first = monday.checked_sub((7 * back).days()).map_err(bad)?;
+        let start = first
             .to_zoned_datetime(zone.clone())
-            .map_err(|e| UiError::internal(e.to_string()))?
+            .map_err(bad)?
             .timestamp();
-        let period = Period {
+        starts.push(first);
+        periods.push(Period {
             start,
             end: start + SignedDuration::from_hours(7 * 24),
-        };
-        let counts = app
-            .kpi_counts(&viewer.actor, period, KpiSource::Projections)
-            .await?;
-        let (reached, solved, satisfied) = counts.units.values().fold((0, 0, 0), |acc, u| {
-            (
-                acc.0 + u.follow_ups_reached,
-                acc.1 + u.solved,
-                acc.2 + u.satisfied,
-            )
-        });
-        let rate = |n: u64| (reached > 0).then(|| n as f64 * 100.0 / reached as f64);
-        weeks.push(Week {
-            label: start_date.strftime("%m-%d").to_string(),
-            received: counts.hotline.received,
-            resolution: rate(solved),
-            satisfaction: rate(satisfied),
         });
     }
-    Ok(weeks)
+    Ok((starts, periods))
+}
+
+fn weekly(starts: &[jiff::civil::Date], counts: &[domain::kpi::KpiCounts]) -> Vec<Week> {
+    starts
+        .iter()
+        .zip(counts)
+        .map(|(first, counts)| {
+            let (reached, solved, satisfied) = counts.units.values().fold((0, 0, 0), |acc, u| {
+                (
+                    acc.0 + u.follow_ups_reached,
+                    acc.1 + u.solved,
+                    acc.2 + u.satisfied,
+                )
+            });
+            let rate = |n: u64| (reached > 0).then(|| n as f64 * 100.0 / reached as f64);
+            Week {
+                label: first.strftime("%m-%d").to_string(),
+                received: counts.hotline.received,
+                resolution: rate(solved),
+                satisfaction: rate(satisfied),
+            }
+        })
+        .collect()
 }
 
 fn trend(t: &'static Texts, weeks: &[Week]) -> Table {
