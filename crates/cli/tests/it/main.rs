@@ -10,3 +10,4 @@ mod api_queries;
 mod cli;
 mod postgres;
 mod tamper;
+mod ui;
