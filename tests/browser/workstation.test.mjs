@@ -124,6 +124,9 @@ test("a request goes from the phone to closed, and only a confirmed solution clo
     phone: "13912345678", name: "王先生", category: "工地扬尘",
     address: "民声市东湖区湖滨路88号工地", description: "工地夜间施工扬尘严重，路面都是泥。", confidential: false,
   });
+  // The next call from the same number shows this ticket in the caller's history at once.
+  await operator.keyboard.type("13912345678");
+  await operator.waitForSelector(`#history a[href="/tickets/${ticket}"]`);
   await shot(operator, "02-operator-created");
 
   const dispatcher = await as("dispatcher");

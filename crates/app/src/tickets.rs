@@ -59,6 +59,8 @@ pub struct ListFilter {
     pub received_to: Option<Timestamp>,
     pub before: Option<TicketNo>,
     pub limit: u32,
+    /// Soonest (or most overdue) deadline first instead of newest first.
+    pub due_first: bool,
 }
 
 const DEFAULT_TIER: &str = "general";
@@ -234,6 +236,7 @@ impl App {
             received_from: filter.received_from,
             received_to: filter.received_to,
             before: filter.before,
+            due_first: filter.due_first,
             limit: if filter.limit == 0 {
                 50
             } else {

@@ -232,5 +232,6 @@ fn open_query(statuses: Vec<Status>, received_from: Option<Timestamp>) -> Ticket
         received_to: None,
         before: None,
         limit: QUEUE_SCAN,
+        due_first: false,
     }
 }

@@ -4,8 +4,9 @@ use domain::ids::{CategoryCode, TicketNo, UnitId, UserId};
 use domain::ticket::Status;
 use jiff::Timestamp;
 
-/// A filtered, paged list of tickets, newest first. Paging is by cursor: pass the last ticket
-/// number of a page as `before` to get the next.
+/// A filtered, paged list of tickets, newest first (or soonest deadline first, with
+/// `due_first`). Paging is by cursor: pass the last ticket number of a newest-first page as
+/// `before` to get the next.
 #[derive(Clone, Debug, Default)]
 pub struct TicketQuery {
     pub statuses: Vec<Status>,
@@ -21,6 +22,9 @@ pub struct TicketQuery {
     pub received_to: Option<Timestamp>,
     pub before: Option<TicketNo>,
     pub limit: u32,
+    /// Order by the running deadline, soonest (or most overdue) first, tickets without one last:
+    /// the order of a unit's inbox and of the overdue queue.
+    pub due_first: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

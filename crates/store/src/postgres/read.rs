@@ -45,7 +45,8 @@ pub(crate) async fn ticket(db: impl PgExecutor<'_>, no: TicketNo) -> StoreResult
     state.map(|(s,)| decode_ticket(&s)).transpose()
 }
 
-/// The list query: every filter is optional; newest first; cursor paging on the ticket number.
+/// The list query: every filter is optional; newest (or soonest due) first; cursor paging on the
+/// ticket number.
 pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
     let mut sql = QueryBuilder::<Postgres>::new("SELECT t.state FROM tickets t");
     if let Some(unit) = &q.unit {
@@ -86,7 +87,12 @@ pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreRe
     if let Some(before) = q.before {
         sql.push(" AND t.no < ").push_bind(before.to_storage());
     }
-    sql.push(" ORDER BY t.no DESC LIMIT ")
+    sql.push(if q.due_first {
+        " ORDER BY t.due_at IS NULL, t.due_at, t.no"
+    } else {
+        " ORDER BY t.no DESC"
+    });
+    sql.push(" LIMIT ")
         .push_bind(i64::from(q.limit.clamp(1, 1000)));
     let rows: Vec<(String,)> = sql.build_query_as().fetch_all(db).await?;
     rows.iter().map(|(s,)| decode_ticket(s)).collect()

@@ -16,7 +16,8 @@ pub(crate) fn ticket(conn: &Connection, no: TicketNo) -> StoreResult<Option<Tick
     rows::load_ticket(conn, no)
 }
 
-/// The list query: every filter is optional; newest first; cursor paging on the ticket number.
+/// The list query: every filter is optional; newest (or soonest due) first; cursor paging on the
+/// ticket number.
 pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
     let mut sql = String::from("SELECT t.state FROM tickets t");
     let mut args: Vec<Value> = Vec::new();
@@ -76,8 +77,13 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
         sql += " WHERE ";
         sql += &conditions.join(" AND ");
     }
+    sql += if q.due_first {
+        " ORDER BY t.due_at IS NULL, t.due_at, t.no"
+    } else {
+        " ORDER BY t.no DESC"
+    };
     sql += &format!(
-        " ORDER BY t.no DESC LIMIT {}",
+        " LIMIT {}",
         arg(Value::Integer(i64::from(q.limit.clamp(1, 1000))), &mut args)
     );
     let mut stmt = conn.prepare_cached(&sql)?;

@@ -53,6 +53,18 @@ pub async fn lists_filter_and_page(store: &dyn Store) {
         .await,
         newest_first
     );
+    // Soonest deadline first: the roads tickets' signing (same deadline, by number), then the
+    // water ticket's reply, then the ticket with no deadline yet.
+    let mut soonest_first = roads.clone();
+    soonest_first.extend([water, pending]);
+    assert_eq!(
+        query(TicketQuery {
+            due_first: true,
+            ..Default::default()
+        })
+        .await,
+        soonest_first
+    );
     assert_eq!(
         query(TicketQuery {
             statuses: vec![Status::InProgress],

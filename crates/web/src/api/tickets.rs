@@ -172,6 +172,8 @@ pub async fn list(
         category: params.category,
         overdue: params.overdue.unwrap_or(false),
         due_within_hours: params.due_within_hours,
+        // The API pages newest first; its cursor (`before`) follows ticket numbers.
+        due_first: false,
         received_from: params
             .from
             .as_deref()

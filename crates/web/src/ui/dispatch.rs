@@ -18,6 +18,9 @@ use super::queue::{Queue, Row};
 use super::session::Viewer;
 use super::ticket::parse_no;
 
+/// The most tickets a queue shows; its count then reads `200+`.
+const QUEUE_LIMIT: u32 = 200;
+
 #[derive(Template)]
 #[template(path = "queues.html")]
 pub struct QueuesPage {
@@ -48,7 +51,9 @@ pub async fn queues(
         statuses,
         overdue,
         due_within_hours,
-        limit: 200,
+        limit: QUEUE_LIMIT,
+        // Queues of deadlines show the most urgent first; the others the oldest first.
+        due_first: overdue || due_within_hours.is_some(),
         ..ListFilter::default()
     };
     let open = vec![
@@ -86,56 +91,42 @@ pub async fn queues(
         "/dispatch",
         t.nav_dispatch,
     );
-    let rows = |views: &[app::views::TicketView]| {
-        views
-            .iter()
-            .map(|v| Row::of(&c, v, now))
-            .collect::<Vec<_>>()
+    let rows = |views: &[app::views::TicketView], oldest_first: bool| {
+        let rows = views.iter().map(|v| Row::of(&c, v, now));
+        if oldest_first {
+            rows.rev().collect::<Vec<_>>()
+        } else {
+            rows.collect()
+        }
     };
-    let mut new_rows: Vec<Row> = new
-        .iter()
-        .rev()
-        .map(|v| Row::of(&c, v, now).linking_to(format!("/dispatch/{}", v.no)))
+    let new_rows = rows(&new, true)
+        .into_iter()
+        .map(|r| {
+            let href = format!("/dispatch/{}", r.no);
+            r.linking_to(href)
+        })
         .collect();
-    new_rows.truncate(200);
-    let mut due_soon_rows = rows(&due_soon);
-    due_soon_rows.sort_by_key(|r| r.due_ms);
-    let mut overdue_rows = rows(&overdue);
-    overdue_rows.sort_by_key(|r| r.due_ms);
+    let limit = QUEUE_LIMIT as usize;
     let queues = vec![
-        Queue {
-            id: "new",
-            title: t.new_queue,
-            rows: new_rows,
-        },
-        Queue {
-            id: "returns",
-            title: t.returns_queue,
-            rows: rows(&returns),
-        },
-        Queue {
-            id: "extensions",
-            title: t.extensions_queue,
-            rows: rows(&extensions),
-        },
-        Queue {
-            id: "overdue",
-            title: t.overdue_queue,
-            rows: overdue_rows,
-        },
-        Queue {
-            id: "due-soon",
-            title: t.due_soon_queue,
-            rows: due_soon_rows,
-        },
-        Queue {
-            id: "duplicates",
-            title: t.duplicates_queue,
-            rows: duplicates
+        Queue::new("new", t.new_queue, new_rows, limit),
+        Queue::new("returns", t.returns_queue, rows(&returns, true), limit),
+        Queue::new(
+            "extensions",
+            t.extensions_queue,
+            rows(&extensions, true),
+            usize::MAX,
+        ),
+        Queue::new("overdue", t.overdue_queue, rows(&overdue, false), limit),
+        Queue::new("due-soon", t.due_soon_queue, rows(&due_soon, false), limit),
+        Queue::new(
+            "duplicates",
+            t.duplicates_queue,
+            duplicates
                 .iter()
                 .map(|(new, _)| Row::of(&c, new, now))
                 .collect(),
-        },
+            usize::MAX,
+        ),
     ];
     let pairs = duplicates
         .iter()

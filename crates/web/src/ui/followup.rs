@@ -45,11 +45,7 @@ pub async fn queue(
         heading: t.nav_followup,
         done: q.done,
         summary: Vec::new(),
-        queues: vec![Queue {
-            id: "followup",
-            title: t.followup_due,
-            rows,
-        }],
+        queues: vec![Queue::new("followup", t.followup_due, rows, 500)],
         pairs: Vec::new(),
     }))
 }

@@ -65,4 +65,27 @@ pub struct Queue {
     pub id: &'static str,
     pub title: &'static str,
     pub rows: Vec<Row>,
+    /// The list stopped at its limit: there are more than it shows.
+    pub more: bool,
+}
+
+impl Queue {
+    pub fn new(id: &'static str, title: &'static str, rows: Vec<Row>, limit: usize) -> Self {
+        let more = rows.len() >= limit;
+        Self {
+            id,
+            title,
+            rows,
+            more,
+        }
+    }
+
+    /// `200+` when the list stopped at its limit.
+    pub fn count(&self) -> String {
+        if self.more {
+            format!("{}+", self.rows.len())
+        } else {
+            self.rows.len().to_string()
+        }
+    }
 }

@@ -15,6 +15,9 @@ use super::page::{Chrome, UiError, UiResult, render};
 use super::queue::{Queue, Row};
 use super::session::Viewer;
 
+/// The most tickets the inbox shows, soonest deadline first.
+const INBOX_LIMIT: u32 = 500;
+
 pub async fn inbox(
     State(app): State<Arc<App>>,
     viewer: Viewer,
@@ -33,7 +36,8 @@ pub async fn inbox(
             Status::ReturnRequested,
         ],
         unit: Some(unit.clone()),
-        limit: 500,
+        limit: INBOX_LIMIT,
+        due_first: true,
         ..ListFilter::default()
     };
     let open = app
@@ -55,18 +59,18 @@ pub async fn inbox(
         "/unit",
         t.nav_unit,
     );
-    let mut rows: Vec<Row> = open.iter().map(|v| Row::of(&c, v, now)).collect();
-    rows.sort_by_key(|r| if r.due_ms == 0 { i64::MAX } else { r.due_ms });
+    let rows: Vec<Row> = open.iter().map(|v| Row::of(&c, v, now)).collect();
     Ok(render(&QueuesPage {
         c,
         heading: t.nav_unit,
         done: q.done,
         summary,
-        queues: vec![Queue {
-            id: "inbox",
-            title: t.unit_inbox,
+        queues: vec![Queue::new(
+            "inbox",
+            t.unit_inbox,
             rows,
-        }],
+            INBOX_LIMIT as usize,
+        )],
         pairs: Vec::new(),
     }))
 }
