@@ -28,6 +28,7 @@ async function as(user) {
   const context = await chrome.browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "zh-CN" });
   const page = await context.newPage();
   await page.goto(`${server.url}/login`);
+  assert.equal(await page.isHidden("#needs-https"), true, "no HTTPS warning on loopback");
   await page.fill("#username", user);
   await page.fill("#password", PASSWORD);
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);

@@ -554,26 +554,9 @@ pub fn required_status(action: Action) -> Option<(&'static [Status], &'static st
 /// The actions on a ticket that this actor may take now: permitted to them, and possible in the
 /// ticket's state. Screens offer exactly these; `decide` still checks each input when it comes.
 pub fn offered_actions(actor: &Actor, ticket: &Ticket) -> Vec<Action> {
-    const ON_A_TICKET: [Action; 15] = [
-        Action::AnswerOnCall,
-        Action::Dispatch,
-        Action::Sign,
-        Action::RequestReturn,
-        Action::DecideReturn,
-        Action::RequestExtension,
-        Action::DecideExtension,
-        Action::Urge,
-        Action::Supervise,
-        Action::Reply,
-        Action::RecordFollowUp,
-        Action::Merge,
-        Action::HandOff,
-        Action::AddNote,
-        Action::RevealContact,
-    ];
     let current = ticket.current();
     let pending_extension = current.is_some_and(|a| a.pending_extension.is_some());
-    ON_A_TICKET
+    Action::ON_A_TICKET
         .into_iter()
         .filter(|action| match action {
             Action::AnswerOnCall => ticket.assignments.is_empty(),

@@ -11,12 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::ids::{TicketNo, UnitId};
 use domain::ticket::{EmergencyService, FollowUpOutcome, ReplyClaim, Satisfaction, TicketAction};
 
+use super::form::{Fields, checked, field, values};
 use super::page::{UiError, UiResult};
 use super::session::Viewer;
 use super::ticket::parse_no;
-
-/// A form's fields in order; a multiple select sends one pair per chosen value.
-type Fields = Vec<(String, String)>;
 
 pub async fn act(
     State(app): State<Arc<App>>,
@@ -38,28 +36,14 @@ pub async fn act(
     }
 }
 
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-fn checked(fields: &Fields, name: &str) -> bool {
-    !field(fields, name).is_empty()
-}
-
 fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
     let text = |n: &str| field(f, n).to_owned();
     Ok(match name {
         "dispatch" => TicketAction::Dispatch {
             lead: UnitId::parse(field(f, "lead"))
                 .map_err(|_| UiError::bad_request("choose the lead unit"))?,
-            co_units: f
-                .iter()
-                .filter(|(k, v)| k == "co_units" && !v.is_empty())
-                .map(|(_, v)| UnitId::parse(v))
+            co_units: values(f, "co_units")
+                .map(UnitId::parse)
                 .collect::<Result<_, _>>()
                 .map_err(|e| UiError::bad_request(e.to_string()))?,
             note: text("note"),

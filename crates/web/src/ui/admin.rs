@@ -14,11 +14,10 @@ use domain::ids::{CategoryCode, DivisionCode, UnitId, UserId};
 use domain::org::{Affiliation, Role, Unit, UnitKind, User};
 use domain::permission::{Action, require};
 
+use super::form::{Fields, checked, field, values};
 use super::intake::serde_plain;
 use super::page::{Chrome, UiError, UiResult, render};
 use super::session::Viewer;
-
-type Fields = Vec<(String, String)>;
 
 pub struct UserRow {
     pub id: String,
@@ -207,19 +206,9 @@ fn parse_span(amount: &str, kind: &str) -> UiResult<Span> {
     })
 }
 
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
 fn roles_from(fields: &Fields) -> UiResult<std::collections::BTreeSet<Role>> {
-    fields
-        .iter()
-        .filter(|(k, _)| k == "roles")
-        .map(|(_, v)| Role::parse(v).map_err(UiError::from))
+    values(fields, "roles")
+        .map(|v| Role::parse(v).map_err(UiError::from))
         .collect()
 }
 
@@ -267,7 +256,7 @@ pub async fn update_user(
             .cloned()
             .ok_or_else(|| UiError::not_found(format!("there is no user {id}")))?;
         user.roles = roles_from(&f)?;
-        user.active = !field(&f, "active").is_empty();
+        user.active = checked(&f, "active");
         app.update_user(&viewer.actor, app.now(), user).await?;
         Ok(())
     }

@@ -12,6 +12,7 @@ mod charts;
 mod dashboard;
 mod dispatch;
 mod followup;
+mod form;
 mod i18n;
 mod intake;
 mod login;
