@@ -100,7 +100,8 @@ impl Unit {
 }
 
 /// Where a person works: the government hotline centre (12345 中心), the outsourced call-centre
-/// contractor (话务外包服务商), or a handling unit.
+/// contractor (话务外包服务商), or a handling unit; or, for a system rather than a person, an
+/// outside channel (渠道接入方) that submits citizens' requests through Open311.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "unit", rename_all = "snake_case")]
@@ -108,6 +109,8 @@ pub enum Affiliation {
     Centre,
     Contractor,
     Unit(UnitId),
+    /// An app, mini-program or partner system holding an Open311 API key.
+    Channel,
 }
 
 impl Affiliation {
@@ -125,6 +128,7 @@ impl fmt::Display for Affiliation {
             Self::Centre => f.write_str("the hotline centre"),
             Self::Contractor => f.write_str("the call-centre contractor"),
             Self::Unit(id) => write!(f, "unit {id}"),
+            Self::Channel => f.write_str("an outside channel"),
         }
     }
 }
@@ -149,10 +153,12 @@ pub enum Role {
     Supervisor,
     /// 系统管理员: units, users, categories, rules.
     Admin,
+    /// 渠道接入方: an outside system that submits requests (Open311) and nothing else.
+    ChannelClient,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Operator,
         Role::Dispatcher,
         Role::UnitHandler,
@@ -161,6 +167,7 @@ impl Role {
         Role::QualityInspector,
         Role::Supervisor,
         Role::Admin,
+        Role::ChannelClient,
     ];
 
     pub fn parse(text: &str) -> Result<Self, DomainError> {
@@ -186,6 +193,7 @@ impl Role {
             Self::QualityInspector => "quality_inspector",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
+            Self::ChannelClient => "channel_client",
         }
     }
 
@@ -199,6 +207,7 @@ impl Role {
             Self::QualityInspector => "质检员",
             Self::Supervisor => "督办人员",
             Self::Admin => "系统管理员",
+            Self::ChannelClient => "渠道接入方",
         }
     }
 
@@ -213,6 +222,7 @@ impl Role {
                 matches!(affiliation, Affiliation::Centre)
             }
             Self::UnitHandler | Self::UnitManager => matches!(affiliation, Affiliation::Unit(_)),
+            Self::ChannelClient => matches!(affiliation, Affiliation::Channel),
         }
     }
 }

@@ -116,6 +116,8 @@ pub fn relation(actor: &Actor, ticket: Option<&Ticket>) -> Relation {
     };
     match &actor.affiliation {
         Affiliation::Centre | Affiliation::Contractor => Relation::Centre,
+        // An outside channel submits requests; it is never a party to the handling.
+        Affiliation::Channel => Relation::OtherUnit,
         Affiliation::Unit(unit) => match ticket.current() {
             Some(a) if &a.unit == unit => Relation::LeadUnit,
             Some(a) if a.co_units.contains(unit) => Relation::CoUnit,
@@ -167,6 +169,7 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             action,
             ManageOrganisation | ManageUsers | ManageRules | ViewAudit
         ),
+        ChannelClient => action == Receive,
     }
 }
 
@@ -296,5 +299,20 @@ mod tests {
         ));
         assert!(!allows(Role::Admin, Action::ViewTicket, Relation::Centre));
         assert!(!allows(Role::Operator, Action::Dispatch, Relation::Centre));
+    }
+
+    #[test]
+    fn an_outside_channel_submits_requests_and_sees_nothing() {
+        let channel = Actor {
+            id: crate::org::ActorId::System("open311-client"),
+            affiliation: Affiliation::Channel,
+            roles: [Role::ChannelClient].into_iter().collect(),
+        };
+        assert!(require(&channel, Action::Receive, None).is_ok());
+        assert!(!may_ever(&channel, Action::ViewTicket));
+        assert_eq!(relation(&channel, None), Relation::NoTicket);
+        for action in Action::ON_A_TICKET {
+            assert!(!may_ever(&channel, action), "{action:?}");
+        }
     }
 }

@@ -466,6 +466,8 @@ async fn app_lifecycle(app: &App, people: &People, i: usize) -> app::AppResult<(
         confidential: false,
         contact,
         answer_on_call: None,
+        attributes: Default::default(),
+        media_url: None,
     };
     let view = app.receive(&people.operator, app.now(), input).await?;
     let no = TicketNo::parse(&view.no)?;

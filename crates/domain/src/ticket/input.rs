@@ -10,6 +10,9 @@ pub(super) const SHORT: usize = 200;
 pub(super) const LONG: usize = 4000;
 const MAX_CO_UNITS: usize = 10;
 
+/// The most extra answers one request may carry.
+const MAX_ATTRIBUTES: usize = 30;
+
 pub(super) fn check_request(
     ctx: &Context<'_>,
     request: &NewTicket,
@@ -47,6 +50,28 @@ pub(super) fn check_request(
     request.title = text("title", &request.title, 100)?;
     request.description = text("description", &request.description, LONG)?;
     request.location.address = optional_text("location.address", &request.location.address, SHORT)?;
+    if request.attributes.len() > MAX_ATTRIBUTES {
+        return Err(DomainError::invalid(
+            "attributes",
+            format!("at most {MAX_ATTRIBUTES} answers"),
+        ));
+    }
+    for (code, value) in &mut request.attributes {
+        *value = text("attributes", value, SHORT).map_err(|_| {
+            DomainError::invalid(
+                "attributes",
+                format!("the answer to {code} is empty or too long"),
+            )
+        })?;
+    }
+    if let Some(url) = &request.media_url
+        && (url.len() > 2000 || !(url.starts_with("https://") || url.starts_with("http://")))
+    {
+        return Err(DomainError::invalid(
+            "media_url",
+            "give an http(s) address of at most 2,000 characters",
+        ));
+    }
     Ok(request)
 }
 

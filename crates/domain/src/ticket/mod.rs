@@ -9,6 +9,7 @@ mod input;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use jiff::Timestamp;
@@ -310,6 +311,12 @@ pub struct NewTicket {
     pub location: Location,
     /// 保密: the handling unit never sees who asked.
     pub confidential: bool,
+    /// Answers to a service's extra questions, as submitted through Open311 (code → value).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// A photo or document the citizen linked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
 }
 
 /// One hand-over of the ticket to a lead unit (主办), from dispatch (or reopen) until it ends.

@@ -95,6 +95,8 @@ impl Traffic<'_> {
                     confidential: t.confidential,
                     contact: t.contact.clone(),
                     answer_on_call: direct.then(|| scenario.answer.to_owned()),
+                    attributes: Default::default(),
+                    media_url: None,
                 };
                 let operators = [
                     "operator",

@@ -161,6 +161,8 @@ pub fn request(category: &str) -> NewTicket {
             coordinates: None,
         },
         confidential: false,
+        attributes: Default::default(),
+        media_url: None,
     }
 }
 

@@ -96,6 +96,8 @@ pub async fn create(
         confidential: body.confidential,
         contact,
         answer_on_call: body.answer_on_call,
+        attributes: Default::default(),
+        media_url: None,
     };
     let view = app.receive(&actor, app.now(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -167,6 +167,7 @@ fn affiliation_value(a: &Affiliation) -> String {
         Affiliation::Centre => "centre".into(),
         Affiliation::Contractor => "contractor".into(),
         Affiliation::Unit(id) => format!("unit:{id}"),
+        Affiliation::Channel => "channel".into(),
     }
 }
 
@@ -174,10 +175,11 @@ fn parse_affiliation(text: &str) -> UiResult<Affiliation> {
     match text.trim() {
         "centre" => Ok(Affiliation::Centre),
         "contractor" => Ok(Affiliation::Contractor),
+        "channel" => Ok(Affiliation::Channel),
         other => match other.strip_prefix("unit:") {
             Some(id) => Ok(Affiliation::Unit(UnitId::parse(id.trim())?)),
             None => Err(UiError::bad_request(
-                "affiliation is centre, contractor or unit:<unit id>",
+                "affiliation is centre, contractor, channel or unit:<unit id>",
             )),
         },
     }

@@ -115,6 +115,7 @@ impl Lang {
             Role::QualityInspector => "Quality inspector",
             Role::Supervisor => "Supervisor",
             Role::Admin => "Administrator",
+            Role::ChannelClient => "Channel (Open311 client)",
         };
         self.pick(r.zh(), en)
     }

@@ -177,6 +177,8 @@ async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<Ticke
         confidential: form.confidential.is_some(),
         contact,
         answer_on_call,
+        attributes: Default::default(),
+        media_url: None,
     };
     Ok(app.receive(&viewer.actor, app.now(), input).await?)
 }

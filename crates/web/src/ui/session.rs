@@ -177,7 +177,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Where each role starts its day, most specific first.
 pub fn home_of(actor: &Actor) -> &'static str {
-    const HOMES: [(Role, &str); 8] = [
+    const HOMES: [(Role, &str); 9] = [
         (Role::Operator, "/intake"),
         (Role::Dispatcher, "/dispatch"),
         (Role::UnitHandler, "/unit"),
@@ -186,6 +186,8 @@ pub fn home_of(actor: &Actor) -> &'static str {
         (Role::Supervisor, "/dashboard"),
         (Role::QualityInspector, "/dashboard"),
         (Role::Admin, "/admin"),
+        // A channel's key is for the Open311 interface; the about page says where it is.
+        (Role::ChannelClient, "/about"),
     ];
     HOMES
         .iter()

@@ -114,6 +114,8 @@ pub fn request(confidential: bool) -> NewTicket {
             coordinates: None,
         },
         confidential,
+        attributes: Default::default(),
+        media_url: None,
     }
 }
 
