@@ -114,6 +114,32 @@ pub enum Affiliation {
 }
 
 impl Affiliation {
+    /// `centre`, `contractor`, `channel` or `unit:<unit id>`, as typed in forms and commands.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        match text.trim() {
+            "centre" => Ok(Self::Centre),
+            "contractor" => Ok(Self::Contractor),
+            "channel" => Ok(Self::Channel),
+            other => match other.strip_prefix("unit:") {
+                Some(id) => Ok(Self::Unit(UnitId::parse(id.trim())?)),
+                None => Err(DomainError::invalid(
+                    "affiliation",
+                    "write centre, contractor, channel or unit:<unit id>",
+                )),
+            },
+        }
+    }
+
+    /// The form [`Affiliation::parse`] reads.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Centre => "centre".into(),
+            Self::Contractor => "contractor".into(),
+            Self::Channel => "channel".into(),
+            Self::Unit(id) => format!("unit:{id}"),
+        }
+    }
+
     pub fn unit(&self) -> Option<&UnitId> {
         match self {
             Self::Unit(id) => Some(id),

@@ -11,6 +11,9 @@ pub struct Contact {
     pub name: Option<String>,
     pub phone: Option<PhoneNumber>,
     pub address: Option<String>,
+    /// Given through Open311 or the citizen page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl std::fmt::Debug for Contact {
@@ -26,6 +29,8 @@ pub struct MaskedContact {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl Contact {
@@ -33,6 +38,15 @@ impl Contact {
         name: Option<&str>,
         phone: Option<&str>,
         address: Option<&str>,
+    ) -> Result<Option<Contact>, DomainError> {
+        Self::with_email(name, phone, address, None)
+    }
+
+    pub fn with_email(
+        name: Option<&str>,
+        phone: Option<&str>,
+        address: Option<&str>,
+        email: Option<&str>,
     ) -> Result<Option<Contact>, DomainError> {
         let clean = |field: &'static str,
                      value: Option<&str>,
@@ -54,15 +68,28 @@ impl Contact {
             .filter(|p| !p.is_empty())
             .map(PhoneNumber::parse)
             .transpose()?;
+        let email = clean("contact.email", email, 254)?;
+        if let Some(e) = &email
+            && !e
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        {
+            return Err(DomainError::invalid(
+                "contact.email",
+                format!("{e:?} is not an email address"),
+            ));
+        }
         let contact = Contact {
             name: clean("contact.name", name, 50)?,
             phone,
             address: clean("contact.address", address, 200)?,
+            email,
         };
-        Ok(
-            (contact.name.is_some() || contact.phone.is_some() || contact.address.is_some())
-                .then_some(contact),
-        )
+        Ok((contact.name.is_some()
+            || contact.phone.is_some()
+            || contact.address.is_some()
+            || contact.email.is_some())
+        .then_some(contact))
     }
 
     pub fn masked(&self) -> MaskedContact {
@@ -70,6 +97,7 @@ impl Contact {
             name: self.name.as_deref().map(mask_name),
             phone: self.phone.as_ref().map(PhoneNumber::masked),
             address: self.address.as_deref().map(mask_address),
+            email: self.email.as_deref().map(mask_email),
         }
     }
 }
@@ -89,6 +117,17 @@ pub fn mask_name(name: &str) -> String {
     let total = name.chars().count();
     let head: String = name.chars().take(keep).collect();
     head + &"*".repeat(total.saturating_sub(keep).clamp(1, 3))
+}
+
+/// The first letter and the domain: `w***@example.com`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((user, host)) => {
+            let first: String = user.chars().take(1).collect();
+            format!("{first}***@{host}")
+        }
+        None => "***".into(),
+    }
 }
 
 /// Down to the street (街道/镇/乡) at most: `东湖区湖滨街道****`.
