@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod open311;
 pub mod ui;
 
 use std::future::Future;
@@ -44,6 +45,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/about", get(landing))
         .route("/healthz", get(|| async { "ok" }))
+        .nest(open311::BASE, open311::router())
         .merge(ui::router(app.clone()))
         .fallback(|uri: axum::http::Uri| async move {
             if uri.path().starts_with("/api/") {

@@ -35,7 +35,8 @@ pub enum UserCommand {
         /// follow_up_agent, quality_inspector, supervisor, admin.
         #[arg(long, value_delimiter = ',', required = true)]
         role: Vec<String>,
-        /// Where the user works: `centre`, `contractor`, or `unit:<unit code>`.
+        /// Where the user works: `centre`, `contractor`, `unit:<unit code>`, or `channel` for an
+        /// outside system holding an Open311 key.
         #[arg(long)]
         org: String,
         /// Read the password from standard input instead of generating one.
@@ -191,14 +192,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|r| Role::parse(r))
                 .collect::<Result<BTreeSet<_>, _>>()?;
-            let affiliation = match org.trim() {
-                "centre" => Affiliation::Centre,
-                "contractor" => Affiliation::Contractor,
-                other => match other.strip_prefix("unit:") {
-                    Some(unit) => Affiliation::Unit(UnitId::parse(unit)?),
-                    None => bail!("--org takes centre, contractor or unit:<unit code>"),
-                },
-            };
+            let affiliation = Affiliation::parse(&org)?;
             let user = User {
                 id: UserId::parse(&name)?,
                 display_name,

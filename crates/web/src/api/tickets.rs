@@ -258,6 +258,8 @@ pub struct RevealedContact {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// This access was recorded in the audit log under this sequence number.
     pub audit_seq: u64,
 }
@@ -281,6 +283,7 @@ pub async fn reveal_contact(
         name: c.name,
         phone: c.phone.map(|p| p.as_str().to_owned()),
         address: c.address,
+        email: c.email,
         audit_seq: revealed.audit_seq,
     }))
 }

@@ -69,7 +69,7 @@ pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Respo
         .map(|u| UserRow {
             id: u.id.to_string(),
             name: u.display_name.clone(),
-            affiliation: affiliation_value(&u.affiliation),
+            affiliation: u.affiliation.code(),
             roles: Role::ALL
                 .iter()
                 .map(|r| (r.as_str().to_owned(), lang.role(*r), u.roles.contains(r)))
@@ -162,29 +162,6 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
-fn affiliation_value(a: &Affiliation) -> String {
-    match a {
-        Affiliation::Centre => "centre".into(),
-        Affiliation::Contractor => "contractor".into(),
-        Affiliation::Unit(id) => format!("unit:{id}"),
-        Affiliation::Channel => "channel".into(),
-    }
-}
-
-fn parse_affiliation(text: &str) -> UiResult<Affiliation> {
-    match text.trim() {
-        "centre" => Ok(Affiliation::Centre),
-        "contractor" => Ok(Affiliation::Contractor),
-        "channel" => Ok(Affiliation::Channel),
-        other => match other.strip_prefix("unit:") {
-            Some(id) => Ok(Affiliation::Unit(UnitId::parse(id.trim())?)),
-            None => Err(UiError::bad_request(
-                "affiliation is centre, contractor, channel or unit:<unit id>",
-            )),
-        },
-    }
-}
-
 fn span_parts(span: Span) -> (u32, &'static str) {
     match span {
         Span::Minutes(n) => (n, "minutes"),
@@ -230,7 +207,7 @@ pub async fn create_user(
         let user = User {
             id: UserId::parse(field(&f, "id").trim())?,
             display_name: field(&f, "name").trim().to_owned(),
-            affiliation: parse_affiliation(field(&f, "affiliation"))?,
+            affiliation: Affiliation::parse(field(&f, "affiliation"))?,
             roles: roles_from(&f)?,
             active: true,
         };
