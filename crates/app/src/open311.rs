@@ -93,6 +93,21 @@ pub struct RequestFilter {
     pub page_size: u32,
 }
 
+/// One step of a request's progress, as the mySociety `servicerequestupdates` extension shows it.
+#[derive(Clone, Debug)]
+pub struct PublicUpdate {
+    /// The audit log's sequence number: unique and increasing.
+    pub update_id: u64,
+    pub service_request_id: String,
+    /// `open` or `closed` after this step.
+    pub status: &'static str,
+    pub updated_datetime: Timestamp,
+    pub description: String,
+}
+
+/// The updates window when no dates are given.
+const DEFAULT_UPDATE_HOURS: i64 = 24;
+
 /// The spec's default window when no dates are given.
 const DEFAULT_DAYS: i64 = 90;
 /// The spec's default and our maximum number of requests in one answer.
@@ -325,6 +340,82 @@ impl App {
             .collect())
     }
 
+    /// Progress of public requests: every step a citizen would care about (received, dispatched,
+    /// signed, re-dispatched, extended, replied, reopened, closed, merged, handed off), for one
+    /// request or for a window of time (the last day by default), oldest first.
+    pub async fn open311_updates(
+        &self,
+        now: Timestamp,
+        request: Option<&str>,
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+    ) -> AppResult<Vec<PublicUpdate>> {
+        let entries = match request {
+            Some(id) => {
+                let found = self.open311_request(now, id).await?;
+                let no = TicketNo::parse(&found.service_request_id)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                self.store.ticket_log(no).await?
+            }
+            None => {
+                let end = end.unwrap_or(now);
+                let start = start.unwrap_or(end - SignedDuration::from_hours(DEFAULT_UPDATE_HOURS));
+                self.store
+                    .ticket_events_between(
+                        start,
+                        end + SignedDuration::from_millis(1),
+                        MAX_REQUESTS,
+                    )
+                    .await?
+            }
+        };
+        let mut tickets: BTreeMap<TicketNo, Option<Ticket>> = BTreeMap::new();
+        let mut updates = Vec::new();
+        for entry in entries {
+            let (Some(no), domain::audit::LogEvent::Ticket(event)) = (entry.ticket, &entry.event)
+            else {
+                continue;
+            };
+            let Some(step) = public_step(event) else {
+                continue;
+            };
+            let ticket = match tickets.entry(no) {
+                std::collections::btree_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    let found = self.store.ticket(no).await?;
+                    slot.insert(found.filter(|t| !t.request.confidential))
+                }
+            };
+            let Some(ticket) = ticket else {
+                continue;
+            };
+            let public_channel = matches!(ticket.request.channel, Channel::Open311 | Channel::Web);
+            let description = match event {
+                domain::ticket::TicketEvent::Replied { result, .. } if public_channel => {
+                    format!("{step}：{result}")
+                }
+                _ => step.to_owned(),
+            };
+            updates.push(PublicUpdate {
+                update_id: entry.seq,
+                service_request_id: no.to_string(),
+                status: if matches!(
+                    event,
+                    domain::ticket::TicketEvent::Closed { .. }
+                        | domain::ticket::TicketEvent::MergedInto { .. }
+                        | domain::ticket::TicketEvent::HandedOff { .. }
+                ) {
+                    "closed"
+                } else {
+                    "open"
+                },
+                updated_datetime: entry.at,
+                description,
+            });
+        }
+        Ok(updates)
+    }
+
     fn public(&self, t: &Ticket, _now: Timestamp) -> PublicRequest {
         let registry = self.registry();
         let public_channel = matches!(t.request.channel, Channel::Open311 | Channel::Web);
@@ -374,4 +465,28 @@ impl App {
             },
         }
     }
+}
+
+/// The words for a step the public may see, or `None` for internal ones (notes, reveals,
+/// urging, arbitration the citizen does not wait on).
+fn public_step(event: &domain::ticket::TicketEvent) -> Option<&'static str> {
+    use domain::ticket::TicketEvent::*;
+    Some(match event {
+        Received { .. } => "已受理",
+        AnsweredOnCall { .. } => "已当场答复",
+        Dispatched {
+            redispatch: false, ..
+        } => "已派至承办单位",
+        Dispatched {
+            redispatch: true, ..
+        } => "已改派承办单位",
+        Signed { .. } => "承办单位已签收，正在办理",
+        ExtensionApproved { .. } => "办理时限已延长",
+        Replied { .. } => "承办单位已答复",
+        Reopened { .. } => "市民反映未解决，已重新交办",
+        Closed { .. } => "已办结",
+        MergedInto { .. } => "已并单",
+        HandedOff { .. } => "已转交",
+        _ => return None,
+    })
 }

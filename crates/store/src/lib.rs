@@ -62,6 +62,14 @@ pub trait Store: Send + Sync + 'static {
     /// The ticket's log entries, oldest first: its timeline.
     async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>>;
 
+    /// Ticket events recorded in `[from, until)`, oldest first, at most `limit`.
+    async fn ticket_events_between(
+        &self,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>>;
+
     /// Tickets whose contact has this phone index (keyed hash), newest first.
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>>;
 

@@ -13,6 +13,7 @@ testkit::on_both_backends!(
     public_reads_filter_and_never_show_the_reporter,
     every_error_has_the_spec_shape,
     a_key_over_its_rate_is_refused_until_the_next_minute,
+    updates_show_each_public_step_and_nothing_internal,
 );
 
 const BASE: &str = "/open311/v2";
@@ -533,5 +534,109 @@ async fn a_key_over_its_rate_is_refused_until_the_next_minute(t: TestApp) {
         counts["tickets"].as_array().unwrap().len(),
         60,
         "the refused one recorded nothing"
+    );
+}
+
+async fn updates_show_each_public_step_and_nothing_internal(t: TestApp) {
+    let key = channel_key(&t).await;
+    let (_, body) = post(
+        &t,
+        "requests.json",
+        &[
+            ("api_key", &key),
+            ("service_code", "090101"),
+            ("address_string", "幸福路"),
+            ("description", "社区养老服务咨询"),
+        ],
+    )
+    .await;
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let online = created[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let operator = t.login("operator").await;
+    let dispatcher = t.login("dispatcher").await;
+    let handler = t.login("h-mzj").await;
+    let mut secret = street_light("13800003333");
+    secret["confidential"] = json!(true);
+    let confidential = t.create_ticket(&operator, secret).await;
+    for no in [&online, &confidential] {
+        let lead = if no == &online { "mzj" } else { "cgj" };
+        t.act(&dispatcher, no, "dispatch", json!({"lead": lead}))
+            .await;
+    }
+    t.act(&handler, &online, "sign", json!({})).await;
+    t.act(
+        &handler,
+        &online,
+        "notes",
+        json!({"text": "已电话联系市民", "contacted_citizen": true}),
+    )
+    .await;
+    t.act(
+        &handler,
+        &online,
+        "reply",
+        json!({"result": "已告知社区养老驿站地址和开放时间", "claim": "explained"}),
+    )
+    .await;
+
+    let (status, updates) = get_json(
+        &t,
+        &format!("servicerequestupdates.json?service_request_id={online}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updates}");
+    let steps: Vec<&str> = updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "已受理",
+            "已派至承办单位",
+            "承办单位已签收，正在办理",
+            "承办单位已答复：已告知社区养老驿站地址和开放时间"
+        ],
+        "the note is internal and not shown"
+    );
+    assert!(
+        updates
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["status"] == "open")
+    );
+
+    let (_, window) = get_json(&t, "servicerequestupdates.json").await;
+    let ids: Vec<&str> = window
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["service_request_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&online.as_str()));
+    assert!(
+        !ids.contains(&confidential.as_str()),
+        "a confidential request has no public updates"
+    );
+    let (status, _) = get_json(
+        &t,
+        &format!("servicerequestupdates.json?service_request_id={confidential}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, xml) = get(
+        &t,
+        &format!("servicerequestupdates.xml?service_request_id={online}"),
+    )
+    .await;
+    assert!(
+        xml.contains("<service_request_updates><request_update><update_id>"),
+        "{xml}"
     );
 }

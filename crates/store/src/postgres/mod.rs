@@ -307,6 +307,15 @@ impl Store for PgStore {
         read::ticket_log(&self.pool, no).await
     }
 
+    async fn ticket_events_between(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>> {
+        read::ticket_events_between(&self.pool, from, until, limit).await
+    }
+
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>> {
         read::caller_history(&self.pool, &phone_index, limit).await
     }

@@ -147,6 +147,26 @@ pub(crate) async fn ticket_log(
         .collect()
 }
 
+pub(crate) async fn ticket_events_between(
+    db: impl PgExecutor<'_>,
+    from: Timestamp,
+    until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE ticket IS NOT NULL AND at >= $1 AND at < $2 ORDER BY at, seq LIMIT $3",
+    )
+    .bind(from.as_millisecond())
+    .bind(until.as_millisecond())
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| stored(r).decode().map_err(StoreError::Corrupt))
+        .collect()
+}
+
 pub(crate) async fn caller_history(
     db: impl PgExecutor<'_>,
     phone_index: &[u8; 32],

@@ -5,7 +5,10 @@ use sqlx::{Connection, PgConnection};
 
 use crate::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_log_by_time.sql")),
+];
 
 /// Any constant works; it only has to be the same for every node.
 const LOCK: i64 = 0x6d69_6e73_6865_6e67; // "minsheng"

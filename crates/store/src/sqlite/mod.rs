@@ -181,6 +181,16 @@ impl Store for SqliteStore {
         self.read(move |c| read::ticket_log(c, no)).await
     }
 
+    async fn ticket_events_between(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>> {
+        self.read(move |c| read::ticket_events_between(c, from, until, limit))
+            .await
+    }
+
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>> {
         self.read(move |c| read::caller_history(c, &phone_index, limit))
             .await

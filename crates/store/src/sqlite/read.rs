@@ -145,6 +145,27 @@ pub(crate) fn ticket_log(conn: &Connection, no: TicketNo) -> StoreResult<Vec<Log
         .collect()
 }
 
+pub(crate) fn ticket_events_between(
+    conn: &Connection,
+    from: Timestamp,
+    until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM log WHERE ticket IS NOT NULL AND at >= ?1 AND at < ?2 ORDER BY at, seq LIMIT ?3"
+    ))?;
+    let entries = stmt.query_map(
+        params![from.as_millisecond(), until.as_millisecond(), limit],
+        rows::entry,
+    )?;
+    entries
+        .map(|e| {
+            e.map_err(StoreError::from)
+                .and_then(|e| e.decode().map_err(StoreError::Corrupt))
+        })
+        .collect()
+}
+
 pub(crate) fn caller_history(
     conn: &Connection,
     phone_index: &[u8; 32],

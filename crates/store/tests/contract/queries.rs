@@ -194,3 +194,32 @@ pub async fn caller_history_uses_the_phone_index(store: &dyn Store) {
             .is_empty()
     );
 }
+
+pub async fn ticket_events_come_by_time_window(store: &dyn Store) {
+    let first = receive(store).await;
+    act(store, dispatcher(), at_hours(1), first, dispatch("roads"))
+        .await
+        .unwrap();
+    let second = receive_at(store, at_hours(2), "070102", None)
+        .await
+        .unwrap();
+    let window = |from: i64, until: i64, limit: u32| async move {
+        store
+            .ticket_events_between(at_hours(from), at_hours(until), limit)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| (e.ticket, e.event.kind().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        window(1, 3, 10).await,
+        vec![
+            (Some(first), "ticket.dispatched".to_owned()),
+            (Some(second), "ticket.received".to_owned())
+        ],
+        "from inclusive, until exclusive, oldest first, admin events left out"
+    );
+    assert_eq!(window(1, 2, 10).await.len(), 1);
+    assert_eq!(window(0, 3, 2).await.len(), 2, "the limit holds");
+}

@@ -13,7 +13,9 @@ use jiff::SignedDuration;
 use store::{Command, Secret, Store, StoreError, Submission};
 
 use crate::fixture::*;
-pub use crate::queries::{caller_history_uses_the_phone_index, lists_filter_and_page};
+pub use crate::queries::{
+    caller_history_uses_the_phone_index, lists_filter_and_page, ticket_events_come_by_time_window,
+};
 
 /// Declares one test per suite function for a backend: `contract_tests!(fresh_store_expression)`.
 #[macro_export]
@@ -27,6 +29,7 @@ macro_rules! contract_tests {
             a_refused_command_in_a_batch_leaves_the_others,
             lists_filter_and_page,
             caller_history_uses_the_phone_index,
+            ticket_events_come_by_time_window,
             secrets_stay_beside_the_log,
             rebuild_reproduces_the_projections_and_kpis_agree,
             the_registry_follows_admin_events,

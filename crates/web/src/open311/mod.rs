@@ -1,6 +1,7 @@
 //! Open311 GeoReport v2 under `/open311/v2`, every resource as `.json` or `.xml`:
 //! `discovery`, `services`, `services/{code}`, `requests` (GET and POST), `requests/{id}` and
-//! `tokens/{token}`. Errors are the spec's list of `{code, description}`.
+//! `tokens/{token}`, plus mySociety's `servicerequestupdates` and paging of `requests`. Errors
+//! are the spec's list of `{code, description}`.
 //!
 //! Lenient where real clients differ and the spec allows it: empty parameters count as absent,
 //! `api_key` is read from the query string or the form body, and a single request still comes
@@ -150,6 +151,10 @@ async fn root_get(
         "services" => check_jurisdiction(&app, &params).map(|()| services(&app, format)),
         "requests" => match check_jurisdiction(&app, &params) {
             Ok(()) => list_requests(&app, &params, format).await,
+            Err(e) => Err(e),
+        },
+        "servicerequestupdates" => match check_jurisdiction(&app, &params) {
+            Ok(()) => list_updates(&app, &params, format).await,
             Err(e) => Err(e),
         },
         other => Err(Failure::new(
@@ -479,6 +484,50 @@ async fn list_requests(app: &App, params: &Params, format: Format) -> Result<Res
     };
     let found = app.open311_requests(app.now(), filter).await?;
     Ok(requests_response(app, &found, format))
+}
+
+/// The mySociety extension: each step of public requests, for one request
+/// (`service_request_id`) or a window (`start_date`, `end_date`; the last day by default).
+async fn list_updates(app: &App, params: &Params, format: Format) -> Result<Response, Failure> {
+    let date = |name: &str| -> Result<Option<Timestamp>, Failure> {
+        param(params, name)
+            .map(|v| {
+                v.parse::<Timestamp>().map_err(|_| {
+                    Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("{name} must be a W3C date and time, not {v:?}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let updates = app
+        .open311_updates(
+            app.now(),
+            param(params, "service_request_id"),
+            date("start_date")?,
+            date("end_date")?,
+        )
+        .await?;
+    let list = updates
+        .into_iter()
+        .map(|u| {
+            Node::Fields(vec![
+                ("update_id", Node::text(u.update_id.to_string())),
+                ("service_request_id", Node::text(u.service_request_id)),
+                ("status", Node::text(u.status)),
+                ("updated_datetime", Node::text(w3c(app, u.updated_datetime))),
+                ("description", Node::text(u.description)),
+                ("media_url", Node::Empty),
+            ])
+        })
+        .collect();
+    Ok(respond(
+        format,
+        StatusCode::OK,
+        "service_request_updates",
+        &Node::List("request_update", list),
+    ))
 }
 
 async fn one_request(
