@@ -4,7 +4,7 @@ use domain::admin::AdminCommand;
 use domain::org::Actor;
 use domain::permission::{Action, require};
 use jiff::Timestamp;
-use store::{Command, Committed};
+use store::Command;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -108,7 +108,7 @@ impl App {
             with_contacts: false,
             reason: reason.to_owned(),
         };
-        let audit_seq = match self
+        let audit_seq = self
             .submit(
                 actor,
                 now,
@@ -118,10 +118,8 @@ impl App {
                 },
             )
             .await?
-        {
-            Committed::Admin { seq, .. } => seq,
-            Committed::Ticket { .. } => 0,
-        };
+            .last_seq()
+            .unwrap_or_default();
         Ok(Export {
             csv,
             rows,

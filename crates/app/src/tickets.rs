@@ -204,11 +204,7 @@ impl App {
         let committed = self
             .submit(actor, now, Command::Ticket { no, action })
             .await?;
-        let audit_seq = match &committed {
-            store::Committed::Ticket { events, .. } => events.last().map(|(seq, _, _)| *seq),
-            store::Committed::Admin { seq, .. } => Some(*seq),
-        }
-        .unwrap_or_default();
+        let audit_seq = committed.last_seq().unwrap_or_default();
         let id = committed
             .ticket()
             .and_then(|t| t.contact)

@@ -31,6 +31,18 @@ pub enum Command {
         command: AdminCommand,
         secret: Option<Secret>,
     },
+    /// Records a delivery attempt of an outbox message. Operational, not a domain event: it is
+    /// kept with the message, not in the audit log.
+    Deliver {
+        seq: u64,
+        outcome: crate::Delivery,
+    },
+    /// Gives up every undelivered message created before `created_before` (stale news, or a
+    /// demo's simulated past), with the reason.
+    ExpireOutbox {
+        created_before: Timestamp,
+        reason: String,
+    },
 }
 
 #[derive(Clone)]
@@ -86,14 +98,33 @@ pub enum Committed {
         seq: u64,
         event: AdminEvent,
     },
+    /// A delivery attempt was recorded (`recorded` is false when the message was already
+    /// delivered or given up, or does not exist).
+    Delivery {
+        seq: u64,
+        recorded: bool,
+    },
+    /// So many undelivered messages were given up.
+    Expired {
+        count: u64,
+    },
 }
 
 impl Committed {
+    /// The sequence number of the last log entry written (none for a delivery record).
+    pub fn last_seq(&self) -> Option<u64> {
+        match self {
+            Self::Ticket { events, .. } => events.last().map(|(seq, _, _)| *seq),
+            Self::Admin { seq, .. } => Some(*seq),
+            Self::Delivery { .. } | Self::Expired { .. } => None,
+        }
+    }
+
     /// The state of the named ticket after the command.
     pub fn ticket(&self) -> Option<&Ticket> {
         match self {
             Self::Ticket { no, tickets, .. } => tickets.iter().find(|t| t.no == *no),
-            Self::Admin { .. } => None,
+            Self::Admin { .. } | Self::Delivery { .. } | Self::Expired { .. } => None,
         }
     }
 }

@@ -102,6 +102,22 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         insert_tokens,
     )
     .await?;
+    // Messages not yet delivered travel with the city (a database from before the outbox has
+    // none to move).
+    let has_outbox: bool = source.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_outbox {
+        copy(
+            &source,
+            &mut tx,
+            "SELECT seq, ticket, notice, contact_id, created_at, attempts, next_at, sent_at, failed_at, last_error FROM outbox",
+            insert_outbox,
+        )
+        .await?;
+    }
     sqlx::query("UPDATE chain_head SET seq = $1, hash = $2, at = $3 WHERE id = 1")
         .bind(source_head.seq as i64)
         .bind(source_head.hash.to_hex())
@@ -307,6 +323,42 @@ async fn insert_tokens(tx: &mut Transaction<'_, Postgres>, rows: Vec<TokenRow>) 
     .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.5).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.6).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+type OutboxRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+async fn insert_outbox(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: Vec<OutboxRow>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (seq, ticket, notice, contact_id, created_at, attempts, next_at, sent_at, failed_at, last_error)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])",
+    )
+    .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.5 as i32).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.6).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.7).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.8).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.9.clone()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

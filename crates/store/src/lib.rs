@@ -14,6 +14,7 @@
 mod command;
 pub mod copy;
 mod error;
+mod outbox;
 pub mod postgres;
 mod query;
 mod registry;
@@ -31,6 +32,7 @@ use domain::ticket::Ticket;
 
 pub use command::{Command, Committed, SealedContact, Secret, Submission};
 pub use error::StoreError;
+pub use outbox::{Delivery, OutboxCounts, OutboxItem};
 pub use query::{RebuildReport, StatusCount, TicketQuery, TokenRecord};
 pub use registry::Registry;
 pub use stats::WriterStats;
@@ -101,6 +103,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// KPI counts by streaming the log.
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts>;
+
+    /// Messages for citizens due at `now` (not delivered, not given up, their retry time come),
+    /// oldest first. Deliveries are recorded with `Command::Deliver`.
+    async fn outbox_due(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<OutboxItem>>;
+
+    async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;
 
     /// Rebuilds the ticket projections from the log, reporting what differed.
     async fn rebuild(&self) -> StoreResult<RebuildReport>;

@@ -155,6 +155,20 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
         &head.trim().replace(' ', ":"),
     ]);
     assert!(verify.status.success(), "{}", stdout(&verify));
+    // The notification outbox moves too (the demo's history is there, given up as not sent).
+    let in_sqlite: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let (in_postgres,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+    assert!(in_sqlite > 0);
+    assert_eq!(in_postgres, in_sqlite);
 
     // The same key file opens the moved contacts; the projections match the log.
     let keys = dir.path().join("city.db.keys");

@@ -307,6 +307,14 @@ impl Store for PgStore {
         read::ticket_log(&self.pool, no).await
     }
 
+    async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
+        read::outbox_due(&self.pool, now, limit).await
+    }
+
+    async fn outbox_counts(&self) -> StoreResult<crate::OutboxCounts> {
+        read::outbox_counts(&self.pool).await
+    }
+
     async fn ticket_events_between(
         &self,
         from: Timestamp,

@@ -167,6 +167,40 @@ pub(crate) async fn ticket_events_between(
         .collect()
 }
 
+/// Messages due at `now`, oldest first.
+pub(crate) async fn outbox_due(
+    db: impl PgExecutor<'_>,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<crate::OutboxItem>> {
+    let rows: Vec<(i64, i64, String, i64, i64, i32)> = sqlx::query_as(
+        "SELECT seq, ticket, notice, contact_id, created_at, attempts FROM outbox
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_at <= $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(now.as_millisecond())
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(s, t, n, c, a, k)| crate::outbox::item((s, t, n, c, a, i64::from(k))))
+        .collect()
+}
+
+pub(crate) async fn outbox_counts(db: impl PgExecutor<'_>) -> StoreResult<crate::OutboxCounts> {
+    let (pending, sent, failed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
+                COUNT(*) FILTER (WHERE sent_at IS NOT NULL), COUNT(*) FILTER (WHERE failed_at IS NOT NULL)
+         FROM outbox",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(crate::OutboxCounts {
+        pending: pending as u64,
+        sent: sent as u64,
+        failed: failed as u64,
+    })
+}
+
 pub(crate) async fn caller_history(
     db: impl PgExecutor<'_>,
     phone_index: &[u8; 32],

@@ -8,6 +8,7 @@ use crate::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_log_by_time.sql")),
+    (3, include_str!("migrations/0003_outbox.sql")),
 ];
 
 /// Any constant works; it only has to be the same for every node.

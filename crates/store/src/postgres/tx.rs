@@ -29,6 +29,7 @@ struct Pending {
     contacts: Vec<SealedContact>,
     counters: BTreeMap<String, u32>,
     revoked: BTreeSet<(String, String)>,
+    outbox: Vec<crate::OutboxItem>,
 }
 
 impl<'c> PgTx<'c> {
@@ -84,6 +85,21 @@ impl<'c> PgTx<'c> {
             .bind(e.iter().map(|e| e.body.clone()).collect::<Vec<_>>())
             .bind(e.iter().map(|e| e.prev.clone()).collect::<Vec<_>>())
             .bind(e.iter().map(|e| e.hash.clone()).collect::<Vec<_>>())
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        if !pending.outbox.is_empty() {
+            let o = &pending.outbox;
+            sqlx::query(
+                "INSERT INTO outbox (seq, ticket, notice, contact_id, created_at, next_at)
+                 SELECT s, t, n, c, a, a FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+                 AS x(s, t, n, c, a)",
+            )
+            .bind(o.iter().map(|i| i.seq as i64).collect::<Vec<_>>())
+            .bind(o.iter().map(|i| i.ticket.to_storage()).collect::<Vec<_>>())
+            .bind(o.iter().map(|i| i.notice.as_str()).collect::<Vec<_>>())
+            .bind(o.iter().map(|i| i.contact.0 as i64).collect::<Vec<_>>())
+            .bind(o.iter().map(|i| i.created_at.as_millisecond()).collect::<Vec<_>>())
             .execute(&mut *self.conn)
             .await?;
         }
@@ -326,5 +342,51 @@ impl WriteTx for PgTx<'_> {
             .revoked
             .insert((id.to_owned(), user.to_owned()));
         Ok(())
+    }
+
+    async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
+        self.pending.outbox.push(item.clone());
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &mut self,
+        seq: u64,
+        outcome: &crate::Delivery,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let (sent_at, failed_at, error, next_at) = crate::outbox::outcome_columns(outcome, at);
+        let done = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, sent_at = $2, failed_at = $3,
+             last_error = $4, next_at = COALESCE($5, next_at)
+             WHERE seq = $1 AND sent_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(seq as i64)
+        .bind(sent_at)
+        .bind(failed_at)
+        .bind(error)
+        .bind(next_at)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn expire_outbox(
+        &mut self,
+        before: Timestamp,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        // Messages of this batch are not written yet; they are new, so none is stale.
+        let done = sqlx::query(
+            "UPDATE outbox SET failed_at = $2, last_error = $3
+             WHERE created_at < $1 AND sent_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(before.as_millisecond())
+        .bind(at.as_millisecond())
+        .bind(reason)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -181,6 +181,14 @@ impl Store for SqliteStore {
         self.read(move |c| read::ticket_log(c, no)).await
     }
 
+    async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
+        self.read(move |c| read::outbox_due(c, now, limit)).await
+    }
+
+    async fn outbox_counts(&self) -> StoreResult<crate::OutboxCounts> {
+        self.read(read::outbox_counts).await
+    }
+
     async fn ticket_events_between(
         &self,
         from: Timestamp,

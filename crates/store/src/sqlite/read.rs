@@ -166,6 +166,46 @@ pub(crate) fn ticket_events_between(
         .collect()
 }
 
+/// Messages due at `now`, oldest first.
+pub(crate) fn outbox_due(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<crate::OutboxItem>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, ticket, notice, contact_id, created_at, attempts FROM outbox
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_at <= ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows: Vec<(i64, i64, String, i64, i64, i64)> = stmt
+        .query_map(params![now.as_millisecond(), limit], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter().map(crate::outbox::item).collect()
+}
+
+pub(crate) fn outbox_counts(conn: &Connection) -> StoreResult<crate::OutboxCounts> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(sent_at IS NULL AND failed_at IS NULL), 0),
+                COALESCE(SUM(sent_at IS NOT NULL), 0), COALESCE(SUM(failed_at IS NOT NULL), 0) FROM outbox",
+        [],
+        |r| {
+            Ok(crate::OutboxCounts {
+                pending: r.get::<_, i64>(0)? as u64,
+                sent: r.get::<_, i64>(1)? as u64,
+                failed: r.get::<_, i64>(2)? as u64,
+            })
+        },
+    )?)
+}
+
 pub(crate) fn caller_history(
     conn: &Connection,
     phone_index: &[u8; 32],

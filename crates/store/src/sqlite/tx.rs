@@ -137,4 +137,58 @@ impl WriteTx for SqliteTx<'_> {
             .execute(params![at.as_millisecond(), id, user])?;
         Ok(())
     }
+
+    async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO outbox (seq, ticket, notice, contact_id, created_at, next_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![
+                item.seq as i64,
+                item.ticket.to_storage(),
+                item.notice.as_str(),
+                item.contact.0 as i64,
+                item.created_at.as_millisecond()
+            ])?;
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &mut self,
+        seq: u64,
+        outcome: &crate::Delivery,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let (sent_at, failed_at, error, next_at) = crate::outbox::outcome_columns(outcome, at);
+        let changed = self
+            .0
+            .prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, sent_at = ?2, failed_at = ?3,
+                 last_error = ?4, next_at = COALESCE(?5, next_at)
+                 WHERE seq = ?1 AND sent_at IS NULL AND failed_at IS NULL",
+            )?
+            .execute(params![seq as i64, sent_at, failed_at, error, next_at])?;
+        Ok(changed > 0)
+    }
+
+    async fn expire_outbox(
+        &mut self,
+        before: Timestamp,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let count = self
+            .0
+            .prepare_cached(
+                "UPDATE outbox SET failed_at = ?2, last_error = ?3
+                 WHERE created_at < ?1 AND sent_at IS NULL AND failed_at IS NULL",
+            )?
+            .execute(params![
+                before.as_millisecond(),
+                at.as_millisecond(),
+                reason
+            ])?;
+        Ok(count as u64)
+    }
 }

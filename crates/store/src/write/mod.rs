@@ -61,4 +61,20 @@ pub(crate) trait WriteTx {
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
     async fn revoke_token(&mut self, id: &str, user: &str, at: Timestamp) -> StoreResult<()>;
+    /// A new message for the citizen, due at once.
+    async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()>;
+    /// One delivery attempt; false when the message is unknown or already settled.
+    async fn record_delivery(
+        &mut self,
+        seq: u64,
+        outcome: &crate::Delivery,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Gives up every undelivered message created before `before`; returns how many.
+    async fn expire_outbox(
+        &mut self,
+        before: Timestamp,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<u64>;
 }

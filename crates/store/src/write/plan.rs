@@ -8,6 +8,7 @@ use std::sync::Arc;
 use domain::admin::{AdminCommand, AdminEvent, decide_admin};
 use domain::audit::LogEvent;
 use domain::ids::TicketNo;
+use domain::notify::notice_for;
 use domain::org::Actor;
 use domain::ticket::{Context, Ticket, TicketCommand, TicketEvent, decide};
 use jiff::Timestamp;
@@ -36,6 +37,16 @@ pub(crate) enum Plan<'a> {
         secret: Option<&'a Secret>,
         /// The registry after the event, when it changes it.
         registry: Option<Registry>,
+    },
+    Delivery {
+        at: Timestamp,
+        seq: u64,
+        outcome: &'a crate::Delivery,
+    },
+    Expire {
+        at: Timestamp,
+        created_before: Timestamp,
+        reason: &'a str,
     },
 }
 
@@ -184,6 +195,39 @@ async fn prepare<'a, T: WriteTx>(
                 registry: next,
             })
         }
+        Command::Deliver { seq, outcome } => {
+            only_the_server(actor)?;
+            Ok(Plan::Delivery {
+                at,
+                seq: *seq,
+                outcome,
+            })
+        }
+        Command::ExpireOutbox {
+            created_before,
+            reason,
+        } => {
+            only_the_server(actor)?;
+            Ok(Plan::Expire {
+                at,
+                created_before: *created_before,
+                reason,
+            })
+        }
+    }
+}
+
+/// Deliveries are recorded by the server's own notifier (a system actor), never by a person.
+fn only_the_server(actor: &Actor) -> StoreResult<()> {
+    if matches!(actor.id, domain::org::ActorId::System(_)) {
+        Ok(())
+    } else {
+        Err(domain::DomainError::not_permitted(
+            actor,
+            domain::permission::Action::ManageRules,
+            "deliveries are recorded by the server's notifier only",
+        )
+        .into())
     }
 }
 
@@ -267,6 +311,19 @@ async fn record<T: WriteTx>(
                 let entry =
                     chain.next(at, actor, Some(ticket), &LogEvent::Ticket(event.clone()))?;
                 tx.insert_entry(&entry).await?;
+                // A message for the citizen, in the same transaction as the step it reports.
+                let contact = tickets.get(&ticket).and_then(|(t, _)| t.contact);
+                if let (Some(notice), Some(contact)) = (notice_for(&event), contact) {
+                    let item = crate::OutboxItem {
+                        seq: entry.seq as u64,
+                        ticket,
+                        notice,
+                        contact,
+                        created_at: at,
+                        attempts: 0,
+                    };
+                    tx.insert_outbox(&item).await?;
+                }
                 written.push((entry.seq as u64, ticket, event));
             }
             let mut after = Vec::with_capacity(tickets.len());
@@ -308,6 +365,18 @@ async fn record<T: WriteTx>(
                 seq: entry.seq as u64,
                 event,
             })
+        }
+        Plan::Delivery { at, seq, outcome } => {
+            let recorded = tx.record_delivery(seq, outcome, at).await?;
+            Ok(Committed::Delivery { seq, recorded })
+        }
+        Plan::Expire {
+            at,
+            created_before,
+            reason,
+        } => {
+            let count = tx.expire_outbox(created_before, reason, at).await?;
+            Ok(Committed::Expired { count })
         }
     }
 }

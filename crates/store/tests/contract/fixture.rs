@@ -195,7 +195,7 @@ pub async fn receive_at(
         .await?;
     match committed {
         Committed::Ticket { no, .. } => Ok(no),
-        Committed::Admin { .. } => panic!("a receive committed an admin event"),
+        other => panic!("a receive committed {other:?}"),
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly; that is their job.
 
 mod fixture;
+mod outbox;
 mod postgres;
 mod queries;
 mod sqlite;

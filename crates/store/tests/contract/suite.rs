@@ -13,6 +13,7 @@ use jiff::SignedDuration;
 use store::{Command, Secret, Store, StoreError, Submission};
 
 use crate::fixture::*;
+pub use crate::outbox::messages_are_written_with_their_events_and_settled_once;
 pub use crate::queries::{
     caller_history_uses_the_phone_index, lists_filter_and_page, ticket_events_come_by_time_window,
 };
@@ -30,6 +31,7 @@ macro_rules! contract_tests {
             lists_filter_and_page,
             caller_history_uses_the_phone_index,
             ticket_events_come_by_time_window,
+            messages_are_written_with_their_events_and_settled_once,
             secrets_stay_beside_the_log,
             rebuild_reproduces_the_projections_and_kpis_agree,
             the_registry_follows_admin_events,
