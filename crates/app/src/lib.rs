@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod export;
 pub mod kpi;
+pub mod notify;
 pub mod open311;
 pub mod shipped;
 pub mod tickets;

@@ -61,6 +61,12 @@ pub async fn build(app: &App, now: Timestamp, options: &DemoOptions) -> AppResul
     let traffic = traffic::Traffic::new(app, &city, options.seed)
         .run(from, now, options.per_day)
         .await;
+    // The simulated citizens were told at the time; nothing of the past is sent now.
+    app.expire_notifications(
+        now + SignedDuration::from_millis(1),
+        "demo: simulated history, not sent",
+    )
+    .await?;
     Ok(DemoSummary {
         units: city.units.len(),
         users: city.users.len(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod open311;
 pub mod ui;
+pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use app::notify::{LogTransport, Transport};
 use sim::DemoOptions;
 
 use crate::DbArgs;
@@ -23,6 +25,10 @@ pub struct Args {
     /// Days of demo traffic (with --demo).
     #[arg(long, default_value_t = 30)]
     pub demo_days: u32,
+    /// Send citizens' notifications (dispatched, replied, closed) to this SMS gateway webhook
+    /// (POST, JSON; see docs/notifications.md). Without it they are written to the log.
+    #[arg(long, env = "MINSHENG_NOTIFY_WEBHOOK", value_name = "URL")]
+    pub notify_webhook: Option<String>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -79,9 +85,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if sim::is_built(&app) {
         demo::print_logins(address);
     }
+    let transport: Arc<dyn Transport> = match &args.notify_webhook {
+        Some(url) => {
+            println!("Notifications go to the webhook {url}.");
+            Arc::new(web::webhook::WebhookTransport::new(url).map_err(anyhow::Error::msg)?)
+        }
+        None => Arc::new(LogTransport),
+    };
+    let (notifier_stop, notifier_stopped) = tokio::sync::oneshot::channel::<()>();
+    let notifier = tokio::spawn(app::notify::run(app.clone(), transport, async move {
+        let _ = notifier_stopped.await;
+    }));
     let stop = stop_requested()?;
     println!("Press Ctrl-C to stop.");
     web::serve(app, listener, stop).await?;
+    let _ = notifier_stop.send(());
+    let _ = notifier.await;
     installation.close().await;
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ mod api_lifecycle;
 mod api_privacy;
 mod api_queries;
 mod cli;
+mod notify;
 mod open311;
 mod postgres;
 mod tamper;
