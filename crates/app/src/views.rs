@@ -117,6 +117,10 @@ pub struct TicketView {
     pub merged_into: Option<String>,
     pub absorbed: Vec<String>,
     pub handed_off_to: Option<EmergencyService>,
+    /// Answers to the service's extra questions (Open311 attributes), code → value.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// A photo or document the citizen linked to.
+    pub media_url: Option<String>,
     pub urge_count: u32,
     pub supervised: bool,
     pub reopen_count: u32,
@@ -219,6 +223,8 @@ impl TicketView {
             merged_into: ticket.merged_into.map(|n| n.to_string()),
             absorbed: ticket.absorbed.iter().map(|n| n.to_string()).collect(),
             handed_off_to: ticket.handed_off_to,
+            attributes: ticket.request.attributes.clone(),
+            media_url: ticket.request.media_url.clone(),
             urge_count: ticket.urge_count,
             supervised: ticket.supervised,
             reopen_count: ticket.reopen_count(),

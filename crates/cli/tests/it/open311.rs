@@ -187,6 +187,11 @@ async fn a_channel_submits_with_its_key_and_the_request_is_sealed_like_any_other
         "the key's owner is recorded"
     );
     assert_eq!(
+        ticket["attributes"]["noise_periods"], "evening,night",
+        "staff see the answers"
+    );
+    assert_eq!(ticket["media_url"], "https://example.com/photo.jpg");
+    assert_eq!(
         ticket["contact"]["name"], "王**",
         "family name first: 王小明"
     );
