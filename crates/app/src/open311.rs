@@ -112,6 +112,8 @@ const DEFAULT_UPDATE_HOURS: i64 = 24;
 const DEFAULT_DAYS: i64 = 90;
 /// The spec's default and our maximum number of requests in one answer.
 pub const MAX_REQUESTS: u32 = 1000;
+/// How far back paging reaches (pages × page size).
+const MAX_PAGED: u32 = 100_000;
 /// What every answer to a submission says.
 const SERVICE_NOTICE: &str = "已受理，将按时限派至承办单位办理。Received; it will be dispatched to the responsible unit within the deadline.";
 
@@ -299,7 +301,15 @@ impl App {
             })
             .collect();
         let page_size = filter.page_size.clamp(1, MAX_REQUESTS);
-        let wanted = (filter.page.max(1) * page_size) as usize;
+        let wanted = filter.page.max(1).saturating_mul(page_size);
+        if wanted > MAX_PAGED {
+            return Err(DomainError::invalid(
+                "page",
+                format!("pages reach back {MAX_PAGED} requests at most; narrow start_date and end_date instead"),
+            )
+            .into());
+        }
+        let wanted = wanted as usize;
         let categories: Vec<Option<CategoryCode>> = if filter.service_codes.is_empty() {
             vec![None]
         } else {

@@ -232,6 +232,7 @@ async fn every_error_has_the_spec_shape(t: TestApp) {
         ("requests/nonsense.json", StatusCode::NOT_FOUND),
         ("tokens/abc.json", StatusCode::NOT_FOUND),
         ("requests.json?status=pending", StatusCode::BAD_REQUEST),
+        ("requests.json?page=4294967295", StatusCode::BAD_REQUEST),
         (
             "requests.json?start_date=yesterday",
             StatusCode::BAD_REQUEST,
