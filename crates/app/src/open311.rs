@@ -250,11 +250,11 @@ impl App {
     }
 
     /// `GET requests/{id}`: one request, or not found (also when it is confidential).
-    pub async fn open311_request(&self, now: Timestamp, id: &str) -> AppResult<PublicRequest> {
+    pub async fn open311_request(&self, id: &str) -> AppResult<PublicRequest> {
         let not_found = || AppError::NotFound(format!("service_request_id {id} was not found"));
         let no = TicketNo::parse(id.trim()).map_err(|_| not_found())?;
         match self.store.ticket(no).await? {
-            Some(t) if !t.request.confidential => Ok(self.public(&t, now)),
+            Some(t) if !t.request.confidential => Ok(self.public(&t)),
             _ => Err(not_found()),
         }
     }
@@ -272,7 +272,7 @@ impl App {
                 if let Some(t) = self.store.ticket(*no).await?
                     && !t.request.confidential
                 {
-                    found.push(self.public(&t, now));
+                    found.push(self.public(&t));
                 }
             }
             return Ok(found);
@@ -346,7 +346,7 @@ impl App {
             .iter()
             .skip(wanted - page_size as usize)
             .take(page_size as usize)
-            .map(|t| self.public(t, now))
+            .map(|t| self.public(t))
             .collect())
     }
 
@@ -362,7 +362,7 @@ impl App {
     ) -> AppResult<Vec<PublicUpdate>> {
         let entries = match request {
             Some(id) => {
-                let found = self.open311_request(now, id).await?;
+                let found = self.open311_request(id).await?;
                 let no = TicketNo::parse(&found.service_request_id)
                     .map_err(|e| AppError::Internal(e.to_string()))?;
                 self.store.ticket_log(no).await?
@@ -426,7 +426,7 @@ impl App {
         Ok(updates)
     }
 
-    fn public(&self, t: &Ticket, _now: Timestamp) -> PublicRequest {
+    fn public(&self, t: &Ticket) -> PublicRequest {
         let registry = self.registry();
         let public_channel = matches!(t.request.channel, Channel::Open311 | Channel::Web);
         let last = t.assignments.last();

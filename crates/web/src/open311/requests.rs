@@ -131,10 +131,7 @@ pub(super) async fn one(
         return no_format(&file);
     };
     let result = match check_jurisdiction(&app, &params) {
-        Ok(()) => app
-            .open311_request(app.now(), id)
-            .await
-            .map_err(Failure::from),
+        Ok(()) => app.open311_request(id).await.map_err(Failure::from),
         Err(e) => Err(e),
     };
     match result {
@@ -149,7 +146,7 @@ pub(super) async fn token(State(app): State<Arc<App>>, Path(file): Path<String>)
         return no_format(&file);
     };
     // Tokens are the request ids themselves (see `submit`).
-    match app.open311_request(app.now(), token).await {
+    match app.open311_request(token).await {
         Ok(found) => {
             let node = Node::List(
                 "request",
