@@ -208,3 +208,59 @@ async function page_shot(page, where, name) {
   await page.goto(`${server.url}${where}`);
   await shot(page, name);
 }
+
+/** The JSON API as staff, for the steps the citizen waits on. */
+async function api(user) {
+  const login = await fetch(`${server.url}/api/v1/auth/token`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: user, password: PASSWORD }),
+  });
+  const { token } = await login.json();
+  return async (path, body) => {
+    const r = await fetch(`${server.url}/api/v1${path}`, {
+      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    assert.ok(r.ok, `${path}: ${r.status} ${await r.text()}`);
+  };
+}
+
+test("a citizen submits on a phone-sized page, follows the request and rates the reply", async () => {
+  const context = await chrome.browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN", isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/citizen`);
+  await page.selectOption("#category", "030503");
+  await page.fill("#address", "东湖区湖滨街道幸福路12号");
+  await page.fill("#description", "人行道井盖松动，晚上很危险");
+  await page.fill("#phone", "13612340000");
+  await shot(page, "14-citizen-form");
+  await Promise.all([page.waitForNavigation(), page.click("#submit")]);
+  const no = await page.getAttribute("#receipt-no", "data-no");
+  const code = (await page.textContent("#receipt-code")).trim();
+  assert.match(code, /^[2-9A-Z]{12}$/);
+  await shot(page, "15-citizen-receipt");
+  await Promise.all([page.waitForNavigation(), page.click("#follow")]);
+  assert.equal((await page.textContent("#plain-status")).trim(), "已受理，正在安排承办单位");
+
+  const dispatcher = await api("dispatcher");
+  const handler = await api("h-cgj");
+  await dispatcher(`/tickets/${no}/dispatch`, { lead: "cgj" });
+  await handler(`/tickets/${no}/sign`, {});
+  await handler(`/tickets/${no}/reply`, { result: "已更换井盖并加固", claim: "solved" });
+
+  // Later, from the track page with the number and code typed in.
+  await page.goto(`${server.url}/citizen/track`);
+  await page.fill("#track-no", no);
+  await page.fill("#track-code", code.toLowerCase());
+  await Promise.all([page.waitForNavigation(), page.click("#track")]);
+  assert.equal((await page.textContent("#citizen-reply")).trim(), "已更换井盖并加固");
+  await shot(page, "16-citizen-rate");
+  await Promise.all([page.waitForNavigation(), page.click("button[name=rating][value=satisfied]")]);
+  assert.equal((await page.textContent("#plain-status")).trim(), "已办结");
+  await shot(page, "17-citizen-closed");
+
+  // The rating is the follow-up record: the centre sees the ticket closed as solved.
+  const staff = await as("dispatcher");
+  assert.equal(await statusOf(staff, no), "已办结");
+  assert.ok((await staff.textContent(".timeline")).includes("回访"));
+});

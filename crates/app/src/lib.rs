@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod bootstrap;
+pub mod citizen;
 pub mod clock;
 pub mod error;
 pub mod export;

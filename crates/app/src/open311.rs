@@ -244,6 +244,7 @@ impl App {
             answer_on_call: None,
             attributes: answers,
             media_url: submission.media_url.filter(|u| !u.trim().is_empty()),
+            citizen_code: None,
         };
         let view = self.receive(actor, now, input).await?;
         Ok((view.no, SERVICE_NOTICE))
@@ -479,7 +480,7 @@ impl App {
 
 /// The words for a step the public may see, or `None` for internal ones (notes, reveals,
 /// urging, arbitration the citizen does not wait on).
-fn public_step(event: &domain::ticket::TicketEvent) -> Option<&'static str> {
+pub(crate) fn public_step(event: &domain::ticket::TicketEvent) -> Option<&'static str> {
     use domain::ticket::TicketEvent::*;
     Some(match event {
         Received { .. } => "已受理",

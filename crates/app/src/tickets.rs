@@ -40,6 +40,8 @@ pub struct NewTicketInput {
     /// Answers to the service's extra questions (Open311 attributes).
     pub attributes: std::collections::BTreeMap<String, String>,
     pub media_url: Option<String>,
+    /// SHA-256 (hex) of the citizen's private follow-up code.
+    pub citizen_code: Option<String>,
 }
 
 /// A contact shown in full, and where the log recorded that it was.
@@ -102,6 +104,7 @@ impl App {
             confidential: input.confidential,
             attributes: input.attributes,
             media_url: input.media_url,
+            citizen_code: input.citizen_code,
         };
         let contact = match &input.contact {
             Some(c) => Some(self.vault.seal(Vault::new_contact_id()?, c)?),

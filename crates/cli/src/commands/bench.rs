@@ -468,6 +468,7 @@ async fn app_lifecycle(app: &App, people: &People, i: usize) -> app::AppResult<(
         answer_on_call: None,
         attributes: Default::default(),
         media_url: None,
+        citizen_code: None,
     };
     let view = app.receive(&people.operator, app.now(), input).await?;
     let no = TicketNo::parse(&view.no)?;

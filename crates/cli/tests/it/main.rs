@@ -7,6 +7,7 @@ mod api_errors;
 mod api_lifecycle;
 mod api_privacy;
 mod api_queries;
+mod citizen;
 mod cli;
 mod notify;
 mod open311;

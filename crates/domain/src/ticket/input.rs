@@ -64,6 +64,14 @@ pub(super) fn check_request(
             )
         })?;
     }
+    if let Some(hash) = &request.citizen_code
+        && !(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(DomainError::invalid(
+            "citizen_code",
+            "the follow-up code is kept as a SHA-256 in hex",
+        ));
+    }
     if let Some(url) = &request.media_url
         && (url.len() > 2000 || !(url.starts_with("https://") || url.starts_with("http://")))
     {

@@ -317,6 +317,10 @@ pub struct NewTicket {
     /// A photo or document the citizen linked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// SHA-256 (hex) of the private code a citizen follows the request with on the citizen page;
+    /// the code itself is shown to the citizen once and kept nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizen_code: Option<String>,
 }
 
 /// One hand-over of the ticket to a lead unit (主办), from dispatch (or reopen) until it ends.

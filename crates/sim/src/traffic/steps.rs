@@ -97,6 +97,7 @@ impl Traffic<'_> {
                     answer_on_call: direct.then(|| scenario.answer.to_owned()),
                     attributes: Default::default(),
                     media_url: None,
+                    citizen_code: None,
                 };
                 let operators = [
                     "operator",

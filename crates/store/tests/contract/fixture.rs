@@ -163,6 +163,7 @@ pub fn request(category: &str) -> NewTicket {
         confidential: false,
         attributes: Default::default(),
         media_url: None,
+        citizen_code: None,
     }
 }
 

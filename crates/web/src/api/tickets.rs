@@ -98,6 +98,7 @@ pub async fn create(
         answer_on_call: body.answer_on_call,
         attributes: Default::default(),
         media_url: None,
+        citizen_code: None,
     };
     let view = app.receive(&actor, app.now(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -179,6 +179,7 @@ async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<Ticke
         answer_on_call,
         attributes: Default::default(),
         media_url: None,
+        citizen_code: None,
     };
     Ok(app.receive(&viewer.actor, app.now(), input).await?)
 }

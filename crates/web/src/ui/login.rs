@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::i18n::{Lang, Texts};
 use super::page::{UiError, render};
 use super::session::{
-    LANG_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, home_of, lang_of, set_cookie,
-    with_cookie,
+    FORM_COOKIE, LANG_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, anonymous_form, home_of,
+    lang_of, set_cookie, with_cookie,
 };
 
 #[derive(Template)]
@@ -69,7 +69,7 @@ pub async fn submit(
                 response,
                 set_cookie(&headers, SESSION_COOKIE, &token.token, SESSION_HOURS * 3600),
             );
-            with_cookie(response, set_cookie(&headers, LOGIN_COOKIE, "", 0))
+            with_cookie(response, set_cookie(&headers, FORM_COOKIE, "", 0))
         }
         Err(e) => {
             let lang = lang_of(&headers);
@@ -134,11 +134,10 @@ fn login_page(
     status: StatusCode,
 ) -> Response {
     let lang = lang_of(headers);
-    let mut secret = [0u8; 16];
-    if getrandom::fill(&mut secret).is_err() {
-        return UiError::internal("no randomness for the login form".into()).into_response();
-    }
-    let csrf = hex::encode(secret);
+    let (csrf, form_cookie) = match anonymous_form(headers) {
+        Ok(form) => form,
+        Err(e) => return e.into_response(),
+    };
     let next = next.unwrap_or_default();
     let page = LoginPage {
         t: lang.t(),
@@ -149,7 +148,7 @@ fn login_page(
         error,
     };
     let response = (status, render(&page)).into_response();
-    with_cookie(response, set_cookie(headers, LOGIN_COOKIE, &csrf, 3600))
+    with_cookie(response, form_cookie)
 }
 
 /// Only a path on this site may be returned to after logging in (no `//host` or `https://`).

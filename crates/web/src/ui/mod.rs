@@ -9,6 +9,7 @@
 mod actions;
 mod admin;
 mod charts;
+mod citizen;
 mod dashboard;
 mod dispatch;
 mod followup;
@@ -58,6 +59,12 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/units", post(admin::save_unit))
         .route("/admin/tiers", post(admin::save_tiers))
         .route("/admin/taxonomy", post(admin::import_taxonomy))
+        .route("/citizen", get(citizen::form).post(citizen::submit))
+        .route(
+            "/citizen/track",
+            get(citizen::track_form).post(citizen::track),
+        )
+        .route("/citizen/rate", post(citizen::rate))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(axum::middleware::from_fn_with_state(

@@ -19,7 +19,8 @@ use super::i18n::Lang;
 use super::page::UiError;
 
 pub const SESSION_COOKIE: &str = "ms_session";
-pub const LOGIN_COOKIE: &str = "ms_login";
+/// The pre-session cookie of the forms anyone may post (login, the citizen page).
+pub const FORM_COOKIE: &str = "ms_form";
 pub const LANG_COOKIE: &str = "ms_lang";
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -127,15 +128,16 @@ impl FromRequestParts<Arc<App>> for Viewer {
 }
 
 /// Refuses any state-changing request whose CSRF token does not match: the `_csrf` form field or
-/// the `X-CSRF-Token` header must equal the session's token (or, on the login form, the value of
-/// the pre-login cookie). Reads and the JSON API (bearer tokens, no cookies) pass untouched.
+/// the `X-CSRF-Token` header must equal the session's token (or, on the forms anyone may post —
+/// login and the citizen page — the value of the pre-session form cookie). Reads and the JSON API (bearer tokens, no cookies) pass untouched.
 pub async fn csrf_guard(State(_app): State<Arc<App>>, request: Request, next: Next) -> Response {
     if request.method() == Method::GET || request.method() == Method::HEAD {
         return next.run(request).await;
     }
     let lang = lang_of(request.headers());
-    let expected = if request.uri().path() == "/login" {
-        cookie(request.headers(), LOGIN_COOKIE)
+    let path = request.uri().path();
+    let expected = if path == "/login" || path.starts_with("/citizen") {
+        cookie(request.headers(), FORM_COOKIE)
     } else {
         cookie(request.headers(), SESSION_COOKIE).map(|t| csrf_for(&t))
     };
@@ -200,4 +202,23 @@ pub fn home_of(actor: &Actor) -> &'static str {
 pub fn with_cookie(mut response: Response, value: HeaderValue) -> Response {
     response.headers_mut().append(SET_COOKIE, value);
     response
+}
+
+/// A token for a form anyone may post, and the cookie that must come back with it. A visitor
+/// keeps one token (renewed for an hour on each page), so forms of several open pages or tabs
+/// all stay valid.
+pub fn anonymous_form(headers: &HeaderMap) -> Result<(String, HeaderValue), UiError> {
+    let kept = cookie(headers, FORM_COOKIE)
+        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let token = match kept {
+        Some(token) => token,
+        None => {
+            let mut secret = [0u8; 16];
+            getrandom::fill(&mut secret)
+                .map_err(|e| UiError::internal(format!("no randomness for a form: {e}")))?;
+            hex::encode(secret)
+        }
+    };
+    let cookie = set_cookie(headers, FORM_COOKIE, &token, 3600);
+    Ok((token, cookie))
 }

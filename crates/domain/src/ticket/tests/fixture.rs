@@ -116,6 +116,7 @@ pub fn request(confidential: bool) -> NewTicket {
         confidential,
         attributes: Default::default(),
         media_url: None,
+        citizen_code: None,
     }
 }
 
