@@ -14,6 +14,7 @@ use domain::ticket::{
 };
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -211,14 +212,10 @@ impl App {
         let ticket = self.store.ticket(no).await?.ok_or_else(not_found)?;
         let given = hash_code(code);
         match &ticket.request.citizen_code {
-            Some(kept) if constant_time_eq(kept.as_bytes(), given.as_bytes()) => Ok(ticket),
+            Some(kept) if bool::from(kept.as_bytes().ct_eq(given.as_bytes())) => Ok(ticket),
             _ => Err(not_found()),
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::org::{Actor, Role, User};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::i18n::Lang;
 use super::page::UiError;
@@ -166,15 +167,11 @@ pub async fn csrf_guard(State(_app): State<Arc<App>>, request: Request, next: Ne
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
             .map(|(_, v)| v)
     });
-    if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+    if !given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes()))) {
         return refused();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Where each role starts its day, most specific first.
