@@ -233,6 +233,8 @@ test("a citizen submits on a phone-sized page, follows the request and rates the
   await page.fill("#address", "东湖区湖滨街道幸福路12号");
   await page.fill("#description", "人行道井盖松动，晚上很危险");
   await page.fill("#phone", "13612340000");
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  await page.setInputFiles("#photo", { name: "well-cover.png", mimeType: "image/png", buffer: png });
   await shot(page, "14-citizen-form");
   await Promise.all([page.waitForNavigation(), page.click("#submit")]);
   const no = await page.getAttribute("#receipt-no", "data-no");
@@ -263,4 +265,7 @@ test("a citizen submits on a phone-sized page, follows the request and rates the
   const staff = await as("dispatcher");
   assert.equal(await statusOf(staff, no), "已办结");
   assert.ok((await staff.textContent(".timeline")).includes("回访"));
+  // The photo came through, sealed and back: the centre's page shows the image.
+  const width = await staff.$eval("#photo", (img) => img.complete && img.naturalWidth);
+  assert.equal(width, 1);
 });

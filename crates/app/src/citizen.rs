@@ -30,6 +30,8 @@ pub struct CitizenRequest {
     pub name: Option<String>,
     /// For the notifications and the centre's call-back; optional.
     pub phone: Option<String>,
+    /// A photo of the problem (JPEG, PNG or WebP).
+    pub photo: Option<Vec<u8>>,
 }
 
 /// What the citizen takes away.
@@ -128,6 +130,7 @@ impl App {
             attributes: Default::default(),
             media_url: None,
             citizen_code: Some(hash_code(&code)),
+            photo: request.photo,
         };
         let view = self.receive(&submitter(), now, input).await?;
         Ok(Receipt {

@@ -245,6 +245,7 @@ impl App {
             attributes: answers,
             media_url: submission.media_url.filter(|u| !u.trim().is_empty()),
             citizen_code: None,
+            photo: None,
         };
         let view = self.receive(actor, now, input).await?;
         Ok((view.no, SERVICE_NOTICE))

@@ -42,6 +42,8 @@ pub struct NewTicketInput {
     pub media_url: Option<String>,
     /// SHA-256 (hex) of the citizen's private follow-up code.
     pub citizen_code: Option<String>,
+    /// A photo of the problem (JPEG, PNG or WebP, at most 5 MB); sealed before it is stored.
+    pub photo: Option<Vec<u8>>,
 }
 
 /// A contact shown in full, and where the log recorded that it was.
@@ -105,6 +107,16 @@ impl App {
             attributes: input.attributes,
             media_url: input.media_url,
             citizen_code: input.citizen_code,
+            photo: None,
+        };
+        let mut request = request;
+        let photo = match &input.photo {
+            Some(bytes) => {
+                let content_type = domain::media::photo_type(bytes)?;
+                request.photo = Some(content_type.to_owned());
+                Some(self.vault.seal_photo(bytes, content_type)?)
+            }
+            None => None,
         };
         let contact = match &input.contact {
             Some(c) => Some(self.vault.seal(Vault::new_contact_id()?, c)?),
@@ -118,6 +130,7 @@ impl App {
                     request,
                     contact,
                     answer_on_call: input.answer_on_call,
+                    photo,
                 },
             )
             .await?;
@@ -165,6 +178,17 @@ impl App {
             _ => None,
         };
         Ok(TicketView::of(&ticket, &self.registry(), now, contact))
+    }
+
+    /// The photo attached to a ticket, for those who may view the ticket: `(media type, bytes)`.
+    pub async fn ticket_photo(&self, actor: &Actor, no: TicketNo) -> AppResult<(String, Vec<u8>)> {
+        self.visible_ticket(actor, no).await?;
+        let sealed = self
+            .store
+            .photo(no)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("ticket {no} has no photo")))?;
+        Ok((sealed.content_type.clone(), self.vault.open_photo(&sealed)?))
     }
 
     /// The ticket's whole history from the audit log.

@@ -19,7 +19,7 @@ use domain::phone::PhoneNumber;
 use domain::privacy::Contact;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use store::SealedContact;
+use store::{SealedContact, SealedPhoto};
 
 use crate::error::{AppError, AppResult};
 
@@ -118,61 +118,104 @@ impl Vault {
     /// Seals a contact under the newest data key; the contact id is bound in as associated
     /// data, so a sealed record cannot be moved to another id.
     pub fn seal(&self, id: ContactId, contact: &Contact) -> AppResult<SealedContact> {
-        let (&key_id, key) = self
-            .data_keys
-            .last_key_value()
-            .ok_or_else(|| AppError::Internal("the vault has no data key".into()))?;
         let plaintext =
             serde_json::to_vec(contact).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut nonce = [0u8; 24];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-        let ad = associated_data(id);
-        let ciphertext = XChaCha20Poly1305::new(key.into())
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: &ad,
-                },
-            )
-            .map_err(|_| AppError::Internal("sealing a contact failed".into()))?;
+        let (key_id, nonce, ciphertext) = self.encrypt(&associated_data(id), &plaintext)?;
         Ok(SealedContact {
             id,
             key_id,
-            nonce: nonce.to_vec(),
+            nonce,
             ciphertext,
             phone_index: contact.phone.as_ref().map(|p| self.phone_index(p)),
         })
     }
 
     pub fn open(&self, sealed: &SealedContact) -> AppResult<Contact> {
-        let key = self.data_keys.get(&sealed.key_id).ok_or_else(|| {
+        let what = format!("contact {}", sealed.id);
+        let plaintext = self.decrypt(
+            &what,
+            sealed.key_id,
+            &sealed.nonce,
+            &associated_data(sealed.id),
+            &sealed.ciphertext,
+        )?;
+        serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("{what}: {e}")))
+    }
+
+    /// Seals a photo like a contact, bound to a fresh random id.
+    pub fn seal_photo(&self, bytes: &[u8], content_type: &str) -> AppResult<SealedPhoto> {
+        let id = Self::new_contact_id()?.0;
+        let (key_id, nonce, ciphertext) = self.encrypt(&photo_data(id), bytes)?;
+        Ok(SealedPhoto {
+            id,
+            key_id,
+            nonce,
+            ciphertext,
+            content_type: content_type.to_owned(),
+        })
+    }
+
+    pub fn open_photo(&self, sealed: &SealedPhoto) -> AppResult<Vec<u8>> {
+        let what = format!("photo {}", sealed.id);
+        self.decrypt(
+            &what,
+            sealed.key_id,
+            &sealed.nonce,
+            &photo_data(sealed.id),
+            &sealed.ciphertext,
+        )
+    }
+
+    /// XChaCha20-Poly1305 under the newest data key with a random nonce.
+    fn encrypt(&self, ad: &[u8], plaintext: &[u8]) -> AppResult<(u32, Vec<u8>, Vec<u8>)> {
+        let (&key_id, key) = self
+            .data_keys
+            .last_key_value()
+            .ok_or_else(|| AppError::Internal("the vault has no data key".into()))?;
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let ciphertext = XChaCha20Poly1305::new(key.into())
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: ad,
+                },
+            )
+            .map_err(|_| AppError::Internal("sealing failed".into()))?;
+        Ok((key_id, nonce.to_vec(), ciphertext))
+    }
+
+    fn decrypt(
+        &self,
+        what: &str,
+        key_id: u32,
+        nonce: &[u8],
+        ad: &[u8],
+        ciphertext: &[u8],
+    ) -> AppResult<Vec<u8>> {
+        let key = self.data_keys.get(&key_id).ok_or_else(|| {
             AppError::Internal(format!(
-                "contact {} is sealed with key {}, which the key file does not have",
-                sealed.id, sealed.key_id
+                "{what} is sealed with key {key_id}, which the key file does not have"
             ))
         })?;
-        let nonce: [u8; 24] = sealed.nonce.as_slice().try_into().map_err(|_| {
-            AppError::Internal(format!("contact {} has a malformed nonce", sealed.id))
-        })?;
-        let ad = associated_data(sealed.id);
-        let plaintext = XChaCha20Poly1305::new(key.into())
+        let nonce: [u8; 24] = nonce
+            .try_into()
+            .map_err(|_| AppError::Internal(format!("{what} has a malformed nonce")))?;
+        XChaCha20Poly1305::new(key.into())
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {
-                    msg: &sealed.ciphertext,
-                    aad: &ad,
+                    msg: ciphertext,
+                    aad: ad,
                 },
             )
             .map_err(|_| {
                 AppError::Internal(format!(
-                    "contact {} does not authenticate: wrong key or altered data",
-                    sealed.id
+                    "{what} does not authenticate: wrong key or altered data"
                 ))
-            })?;
-        serde_json::from_slice(&plaintext)
-            .map_err(|e| AppError::Internal(format!("contact {}: {e}", sealed.id)))
+            })
     }
 
     /// HMAC-SHA256 of the normalised number under the index key.
@@ -193,6 +236,13 @@ impl Vault {
         // Keep it positive as a signed 64-bit integer, for every database.
         Ok(ContactId((u64::from_be_bytes(bytes) >> 1).max(1)))
     }
+}
+
+/// A photo's associated data: its own prefix, so a sealed contact cannot pass for a photo.
+fn photo_data(id: u64) -> Vec<u8> {
+    let mut ad = b"minsheng-photo-v1:".to_vec();
+    ad.extend_from_slice(&id.to_be_bytes());
+    ad
 }
 
 fn associated_data(id: ContactId) -> Vec<u8> {

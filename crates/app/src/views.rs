@@ -121,6 +121,8 @@ pub struct TicketView {
     pub attributes: std::collections::BTreeMap<String, String>,
     /// A photo or document the citizen linked to.
     pub media_url: Option<String>,
+    /// The media type of the photo the citizen attached, if any (`/tickets/{no}/photo`).
+    pub photo: Option<String>,
     pub urge_count: u32,
     pub supervised: bool,
     pub reopen_count: u32,
@@ -225,6 +227,7 @@ impl TicketView {
             handed_off_to: ticket.handed_off_to,
             attributes: ticket.request.attributes.clone(),
             media_url: ticket.request.media_url.clone(),
+            photo: ticket.request.photo.clone(),
             urge_count: ticket.urge_count,
             supervised: ticket.supervised,
             reopen_count: ticket.reopen_count(),

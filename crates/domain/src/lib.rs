@@ -10,6 +10,7 @@ pub mod division;
 pub mod error;
 pub mod ids;
 pub mod kpi;
+pub mod media;
 pub mod notify;
 pub mod open311;
 pub mod org;

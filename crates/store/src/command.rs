@@ -21,6 +21,8 @@ pub enum Command {
         request: NewTicket,
         contact: Option<SealedContact>,
         answer_on_call: Option<String>,
+        /// A photo the citizen attached, sealed like a contact.
+        photo: Option<SealedPhoto>,
     },
     Ticket {
         no: TicketNo,
@@ -43,6 +45,28 @@ pub enum Command {
         created_before: Timestamp,
         reason: String,
     },
+}
+
+/// A photo as stored: encrypted, with the id it is bound to and its media type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedPhoto {
+    pub id: u64,
+    pub key_id: u32,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub content_type: String,
+}
+
+impl std::fmt::Debug for SealedPhoto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SealedPhoto({}, {}, {} bytes)",
+            self.id,
+            self.content_type,
+            self.ciphertext.len()
+        )
+    }
 }
 
 #[derive(Clone)]

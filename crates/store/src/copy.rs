@@ -102,13 +102,27 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         insert_tokens,
     )
     .await?;
-    // Messages not yet delivered travel with the city (a database from before the outbox has
-    // none to move).
+    // Messages not yet delivered and citizens' photos travel with the city (a database from
+    // before these tables has none to move).
     let has_outbox: bool = source.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
         [],
         |r| r.get(0),
     )?;
+    let has_photos: bool = source.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'photos')",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_photos {
+        copy(
+            &source,
+            &mut tx,
+            "SELECT id, ticket, key_id, nonce, ciphertext, content_type FROM photos",
+            insert_photos,
+        )
+        .await?;
+    }
     if has_outbox {
         copy(
             &source,
@@ -359,6 +373,24 @@ async fn insert_outbox(
     .bind(rows.iter().map(|r| r.7).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.8).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.9.clone()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+type PhotoRow = (i64, i64, i64, Vec<u8>, Vec<u8>, String);
+
+async fn insert_photos(tx: &mut Transaction<'_, Postgres>, rows: Vec<PhotoRow>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO photos (id, ticket, key_id, nonce, ciphertext, content_type)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[])",
+    )
+    .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.4.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.5.clone()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -30,7 +30,7 @@ use domain::ids::{ContactId, TicketNo, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 
-pub use command::{Command, Committed, SealedContact, Secret, Submission};
+pub use command::{Command, Committed, SealedContact, SealedPhoto, Secret, Submission};
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxItem};
 pub use query::{RebuildReport, StatusCount, TicketQuery, TokenRecord};
@@ -76,6 +76,9 @@ pub trait Store: Send + Sync + 'static {
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>>;
 
     async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>>;
+
+    /// The sealed photo attached to a ticket, if any.
+    async fn photo(&self, no: TicketNo) -> StoreResult<Option<SealedPhoto>>;
 
     async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>>;
 

@@ -60,6 +60,8 @@ pub fn router(app: Arc<App>) -> Router {
             }
         })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Added after the general limit, so its own (larger) one applies instead.
+        .merge(ui::upload_router(app.clone()))
         .layer(CatchPanicLayer::custom(|_| {
             error::WebError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

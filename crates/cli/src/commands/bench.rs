@@ -469,6 +469,7 @@ async fn app_lifecycle(app: &App, people: &People, i: usize) -> app::AppResult<(
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        photo: None,
     };
     let view = app.receive(&people.operator, app.now(), input).await?;
     let no = TicketNo::parse(&view.no)?;

@@ -10,6 +10,7 @@ use testkit::TestApp;
 testkit::on_both_backends!(
     a_citizen_submits_follows_and_rates_without_an_account,
     the_number_without_its_code_shows_nothing,
+    a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticket,
 );
 
 /// A browser without a session: keeps the form cookie, posts forms with their token.
@@ -74,6 +75,47 @@ impl<'a> Visitor<'a> {
     }
 }
 
+impl Visitor<'_> {
+    /// Submits the citizen form (multipart, its token in the action) with an optional photo.
+    async fn submit(
+        &mut self,
+        form_page: &str,
+        fields: &[(&str, &str)],
+        photo: Option<Vec<u8>>,
+    ) -> (StatusCode, String) {
+        let token = hidden_token(form_page);
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        if let Some(bytes) = photo {
+            form = form.part(
+                "photo",
+                reqwest::multipart::Part::bytes(bytes).file_name("photo.png"),
+            );
+        }
+        let response = self
+            .client
+            .post(format!("{}/citizen/submit?_csrf={token}", self.t.base))
+            .header(COOKIE, &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.page(response).await
+    }
+}
+
+/// The token in the upload form's action.
+fn hidden_token(form_page: &str) -> String {
+    let marker = "action=\"/citizen/submit?_csrf=";
+    let start = form_page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no upload form in {form_page}"))
+        + marker.len();
+    form_page[start..].split('"').next().unwrap().to_owned()
+}
+
 fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
@@ -101,9 +143,8 @@ async fn submitted(v: &mut Visitor<'_>) -> (String, String) {
         "categories are grouped"
     );
     let (status, receipt) = v
-        .post(
+        .submit(
             &form,
-            "/citizen",
             &[
                 ("category", "030503"),
                 ("address", "东湖区湖滨街道幸福路12号"),
@@ -111,6 +152,7 @@ async fn submitted(v: &mut Visitor<'_>) -> (String, String) {
                 ("name", "赵女士"),
                 ("phone", "13612345678"),
             ],
+            None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{receipt}");
@@ -238,14 +280,14 @@ async fn a_citizen_submits_follows_and_rates_without_an_account(t: TestApp) {
 
     // A form posted without the page's token (another site) is refused and records nothing.
     let (status, _) = Visitor::new(&t)
-        .post(
-            "name=\"_csrf\" value=\"forged\"",
-            "/citizen",
+        .submit(
+            "action=\"/citizen/submit?_csrf=forged\"",
             &[
                 ("category", "030503"),
                 ("address", "x"),
                 ("description", "y"),
             ],
+            None,
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -277,16 +319,125 @@ async fn the_number_without_its_code_shows_nothing(t: TestApp) {
     // A bad form comes back with the reason and nothing recorded.
     let (_, form) = v.get("/citizen").await;
     let (status, again) = v
-        .post(
+        .submit(
             &form,
-            "/citizen",
             &[
                 ("category", ""),
                 ("address", "幸福路"),
                 ("description", "x"),
             ],
+            None,
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
     assert!(again.contains("form-error"));
+}
+
+/// A real 1×1 PNG with a marker after its end, to look for in the database file.
+fn png() -> Vec<u8> {
+    const PNG: &str = "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082";
+    let mut bytes: Vec<u8> = (0..PNG.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&PNG[i..i + 2], 16).unwrap())
+        .collect();
+    bytes.extend_from_slice(b"minsheng-photo-plaintext-marker");
+    bytes
+}
+
+async fn a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticket(t: TestApp) {
+    let mut v = Visitor::new(&t);
+    let (_, form) = v.get("/citizen").await;
+    let fields = [
+        ("category", "030503"),
+        ("address", "幸福路12号"),
+        ("description", "井盖松动"),
+    ];
+    let (status, receipt) = v.submit(&form, &fields, Some(png())).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    let no = hidden_no(&receipt);
+
+    let dispatcher = t.login("dispatcher").await;
+    t.act(&dispatcher, &no, "dispatch", json!({"lead": "cgj"}))
+        .await;
+    let mut staff = crate::ui::Browser::new(&t);
+    staff.login("h-cgj", "").await;
+    let response = staff.raw_get(&format!("/tickets/{no}/photo")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        response.bytes().await.unwrap().to_vec(),
+        png(),
+        "the very bytes sent"
+    );
+    let (_, page, _) = staff.get(&format!("/tickets/{no}")).await;
+    assert!(page.contains("id=\"photo\""), "the ticket page shows it");
+    let mut other = crate::ui::Browser::new(&t);
+    other.login("h-jtj", "").await;
+    assert_eq!(
+        other
+            .raw_get(&format!("/tickets/{no}/photo"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        Visitor::new(&t)
+            .get(&format!("/tickets/{no}/photo"))
+            .await
+            .0,
+        StatusCode::SEE_OTHER,
+        "not public"
+    );
+
+    if t.backend == testkit::Backend::Sqlite {
+        let _ = t.store.audit_head().await;
+        let raw = std::fs::read(t.db_path()).unwrap_or_default();
+        let wal = std::fs::read(t.db_path().with_extension("db-wal")).unwrap_or_default();
+        let marker = b"minsheng-photo-plaintext-marker";
+        for file in [&raw, &wal] {
+            assert!(
+                !file.windows(marker.len()).any(|w| w == marker),
+                "the photo is stored sealed"
+            );
+        }
+    }
+
+    let (status, refused) = v
+        .submit(&form, &fields, Some(b"<svg onload=alert(1)>".to_vec()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("JPEG, PNG or WebP"), "{refused}");
+    let mut big = png();
+    big.resize(5 * 1024 * 1024 + 10, 0);
+    let (status, refused) = v.submit(&form, &fields, Some(big)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("5 MB"), "{refused}");
+    // Over the upload limit: refused from its declared length, before it is read (the server
+    // may answer 413 while the client is still sending, which then sees the connection close).
+    let before = t.store.audit_head().await.unwrap();
+    let mut huge = png();
+    huge.resize(7 * 1024 * 1024, 0);
+    let form_data = reqwest::multipart::Form::new()
+        .text("category", "030503")
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(huge).file_name("big.png"),
+        );
+    let token = hidden_token(&form);
+    let sent = v
+        .client
+        .post(format!("{}/citizen/submit?_csrf={token}", t.base))
+        .header(COOKIE, &v.cookie)
+        .multipart(form_data)
+        .send()
+        .await;
+    if let Ok(response) = sent {
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    assert_eq!(
+        t.store.audit_head().await.unwrap(),
+        before,
+        "nothing was recorded"
+    );
 }

@@ -20,14 +20,14 @@ testkit::on_both_backends!(
 );
 
 /// Cookies kept by hand, as a browser would.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     t: &'a TestApp,
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(t: &'a TestApp) -> Self {
+    pub(crate) fn new(t: &'a TestApp) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -60,7 +60,17 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
+    /// The response itself, for headers and bytes.
+    pub(crate) async fn raw_get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.t.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
         let response = self
             .client
             .get(format!("{}{path}", self.t.base))
@@ -98,7 +108,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Logs in through the form; returns where the server sent the browser.
-    async fn login(&mut self, user: &str, next: &str) -> (StatusCode, Option<String>) {
+    pub(crate) async fn login(&mut self, user: &str, next: &str) -> (StatusCode, Option<String>) {
         let (_, page, _) = self.get("/login").await;
         let csrf = hidden(&page, "_csrf");
         let (status, _, location) = self

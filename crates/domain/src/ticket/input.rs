@@ -72,6 +72,14 @@ pub(super) fn check_request(
             "the follow-up code is kept as a SHA-256 in hex",
         ));
     }
+    if let Some(kind) = &request.photo
+        && !["image/jpeg", "image/png", "image/webp"].contains(&kind.as_str())
+    {
+        return Err(DomainError::invalid(
+            "photo",
+            format!("{kind} is not a photo type"),
+        ));
+    }
     if let Some(url) = &request.media_url
         && (url.len() > 2000 || !(url.starts_with("https://") || url.starts_with("http://")))
     {

@@ -321,6 +321,10 @@ pub struct NewTicket {
     /// the code itself is shown to the citizen once and kept nowhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citizen_code: Option<String>,
+    /// The media type of the photo the citizen attached (the photo itself is sealed beside the
+    /// log, like a contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
 }
 
 /// One hand-over of the ticket to a lead unit (主办), from dispatch (or reopen) until it ends.

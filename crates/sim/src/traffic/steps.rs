@@ -98,6 +98,7 @@ impl Traffic<'_> {
                     attributes: Default::default(),
                     media_url: None,
                     citizen_code: None,
+                    photo: None,
                 };
                 let operators = [
                     "operator",

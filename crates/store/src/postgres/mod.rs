@@ -307,6 +307,10 @@ impl Store for PgStore {
         read::ticket_log(&self.pool, no).await
     }
 
+    async fn photo(&self, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
+        read::photo(&self.pool, no).await
+    }
+
     async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
         read::outbox_due(&self.pool, now, limit).await
     }

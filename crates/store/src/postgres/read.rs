@@ -167,6 +167,30 @@ pub(crate) async fn ticket_events_between(
         .collect()
 }
 
+/// `(id, key_id, nonce, ciphertext, content_type)`.
+type PhotoRow = (i64, i64, Vec<u8>, Vec<u8>, String);
+
+pub(crate) async fn photo(
+    db: impl PgExecutor<'_>,
+    no: TicketNo,
+) -> StoreResult<Option<crate::SealedPhoto>> {
+    let row: Option<PhotoRow> = sqlx::query_as(
+        "SELECT id, key_id, nonce, ciphertext, content_type FROM photos WHERE ticket = $1",
+    )
+    .bind(no.to_storage())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(id, key_id, nonce, ciphertext, content_type)| crate::SealedPhoto {
+            id: id as u64,
+            key_id: key_id as u32,
+            nonce,
+            ciphertext,
+            content_type,
+        },
+    ))
+}
+
 /// Messages due at `now`, oldest first.
 pub(crate) async fn outbox_due(
     db: impl PgExecutor<'_>,

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_log_by_time.sql")),
     (3, include_str!("migrations/0003_outbox.sql")),
+    (4, include_str!("migrations/0004_photos.sql")),
 ];
 
 /// Any constant works; it only has to be the same for every node.

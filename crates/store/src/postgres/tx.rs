@@ -280,6 +280,22 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn insert_photo(&mut self, no: TicketNo, p: &crate::SealedPhoto) -> StoreResult<()> {
+        // Rare and large: written at once rather than gathered for the batch's flush.
+        sqlx::query(
+            "INSERT INTO photos (id, ticket, key_id, nonce, ciphertext, content_type) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.id as i64)
+        .bind(no.to_storage())
+        .bind(i64::from(p.key_id))
+        .bind(&p.nonce)
+        .bind(&p.ciphertext)
+        .bind(&p.content_type)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()> {
         self.pending.entries.push(entry.clone());
         Ok(())

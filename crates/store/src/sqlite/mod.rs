@@ -181,6 +181,10 @@ impl Store for SqliteStore {
         self.read(move |c| read::ticket_log(c, no)).await
     }
 
+    async fn photo(&self, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
+        self.read(move |c| read::photo(c, no)).await
+    }
+
     async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
         self.read(move |c| read::outbox_due(c, now, limit)).await
     }

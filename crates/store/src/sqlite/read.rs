@@ -166,6 +166,23 @@ pub(crate) fn ticket_events_between(
         .collect()
 }
 
+pub(crate) fn photo(conn: &Connection, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, key_id, nonce, ciphertext, content_type FROM photos WHERE ticket = ?1",
+        )?
+        .query_row([no.to_storage()], |r| {
+            Ok(crate::SealedPhoto {
+                id: r.get::<_, i64>(0)? as u64,
+                key_id: r.get(1)?,
+                nonce: r.get(2)?,
+                ciphertext: r.get(3)?,
+                content_type: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Messages due at `now`, oldest first.
 pub(crate) fn outbox_due(
     conn: &Connection,

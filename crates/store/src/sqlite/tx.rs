@@ -92,6 +92,13 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_photo(&mut self, no: TicketNo, p: &crate::SealedPhoto) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT INTO photos (id, ticket, key_id, nonce, ciphertext, content_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![p.id as i64, no.to_storage(), p.key_id, p.nonce, p.ciphertext, p.content_type])?;
+        Ok(())
+    }
+
     async fn insert_entry(&mut self, e: &NewEntry) -> StoreResult<()> {
         self.0
             .prepare_cached("INSERT INTO log (seq, at, actor, ticket, kind, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?

@@ -46,6 +46,7 @@ pub(crate) trait WriteTx {
 
     async fn set_day_counter(&mut self, day: &str, counter: u32) -> StoreResult<()>;
     async fn insert_contact(&mut self, contact: &SealedContact) -> StoreResult<()>;
+    async fn insert_photo(&mut self, no: TicketNo, photo: &crate::SealedPhoto) -> StoreResult<()>;
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()>;
     /// Writes a ticket's projection: everything when `before` is `None` (a new ticket), else
     /// only what changed.

@@ -23,8 +23,13 @@ pub(crate) enum Plan<'a> {
         no: TicketNo,
         at: Timestamp,
         actor: &'a Actor,
-        /// A new ticket's day and counter, and its sealed contact.
-        receive: Option<(String, u32, Option<&'a SealedContact>)>,
+        /// A new ticket's day and counter, its sealed contact and photo.
+        receive: Option<(
+            String,
+            u32,
+            Option<&'a SealedContact>,
+            Option<&'a crate::SealedPhoto>,
+        )>,
         events: Vec<(TicketNo, TicketEvent)>,
         /// State after the events, with the projection keys before them (none for a new ticket).
         tickets: BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
@@ -125,6 +130,7 @@ async fn prepare<'a, T: WriteTx>(
             request,
             contact,
             answer_on_call,
+            photo,
         } => {
             let date = registry.rules.calendar.local_date(at);
             let day = date.to_string();
@@ -141,7 +147,7 @@ async fn prepare<'a, T: WriteTx>(
                 no,
                 at,
                 actor,
-                receive: Some((day, counter, contact.as_ref())),
+                receive: Some((day, counter, contact.as_ref(), photo.as_ref())),
                 events,
                 tickets,
             })
@@ -300,10 +306,13 @@ async fn record<T: WriteTx>(
             events,
             tickets,
         } => {
-            if let Some((day, counter, contact)) = receive {
+            if let Some((day, counter, contact, photo)) = receive {
                 tx.set_day_counter(&day, counter).await?;
                 if let Some(contact) = contact {
                     tx.insert_contact(contact).await?;
+                }
+                if let Some(photo) = photo {
+                    tx.insert_photo(no, photo).await?;
                 }
             }
             let mut written = Vec::with_capacity(events.len());

@@ -164,6 +164,7 @@ pub fn request(category: &str) -> NewTicket {
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        photo: None,
     }
 }
 
@@ -191,6 +192,7 @@ pub async fn receive_at(
                 request: request(category),
                 contact,
                 answer_on_call: None,
+                photo: None,
             },
         })
         .await?;

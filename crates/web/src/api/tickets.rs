@@ -99,6 +99,7 @@ pub async fn create(
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        photo: None,
     };
     let view = app.receive(&actor, app.now(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))

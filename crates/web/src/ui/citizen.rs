@@ -1,6 +1,7 @@
 //! The citizen page (市民自助, `/citizen`): no login, Simplified Chinese, built for a phone
 //! screen. Submit a request, keep the number and private code from the receipt, follow it, and
-//! rate the reply. Forms carry a token bound to a short-lived cookie instead of a session.
+//! rate the reply. Forms carry a token bound to a short-lived cookie instead of a session; the
+//! submission is multipart (for the photo), so its token rides in the action's query string.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use app::App;
 use app::citizen::{CitizenRequest, CitizenView, Rating};
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::ticket::{Satisfaction, Status};
@@ -110,20 +111,59 @@ pub async fn form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     })
 }
 
+/// The form as it arrives: multipart, for the photo.
+#[derive(Default)]
+struct Submitted {
+    fields: Fields,
+    photo: Option<Vec<u8>>,
+}
+
+async fn read_form(mut multipart: Multipart) -> Result<Submitted, UiError> {
+    let mut form = Submitted::default();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        UiError::new(
+            e.status(),
+            format!("the form could not be read: {}", e.body_text()),
+        )
+    };
+    while let Some(part) = multipart.next_field().await.map_err(bad)? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "photo" {
+            let bytes = part.bytes().await.map_err(bad)?;
+            if !bytes.is_empty() {
+                form.photo = Some(bytes.to_vec());
+            }
+        } else {
+            let text = part.text().await.map_err(bad)?;
+            form.fields.push((name, text));
+        }
+    }
+    Ok(form)
+}
+
 pub async fn submit(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Form(f): Form<Fields>,
+    multipart: Multipart,
 ) -> Response {
-    let request = CitizenRequest {
-        category: field(&f, "category").to_owned(),
-        address: field(&f, "address").to_owned(),
-        description: field(&f, "description").to_owned(),
-        confidential: checked(&f, "confidential"),
-        name: Some(field(&f, "name").to_owned()).filter(|n| !n.trim().is_empty()),
-        phone: Some(field(&f, "phone").to_owned()).filter(|p| !p.trim().is_empty()),
+    let result = match read_form(multipart).await {
+        Ok(Submitted { fields: f, photo }) => {
+            let request = CitizenRequest {
+                category: field(&f, "category").to_owned(),
+                address: field(&f, "address").to_owned(),
+                description: field(&f, "description").to_owned(),
+                confidential: checked(&f, "confidential"),
+                name: Some(field(&f, "name").to_owned()).filter(|n| !n.trim().is_empty()),
+                phone: Some(field(&f, "phone").to_owned()).filter(|p| !p.trim().is_empty()),
+                photo,
+            };
+            app.citizen_submit(app.now(), request)
+                .await
+                .map_err(UiError::from)
+        }
+        Err(e) => Err(e),
     };
-    match app.citizen_submit(app.now(), request).await {
+    match result {
         Ok(receipt) => with_form(&headers, StatusCode::OK, |csrf| ReceiptPage {
             csrf,
             no: receipt.no,
@@ -131,7 +171,6 @@ pub async fn submit(
             code: receipt.code,
         }),
         Err(e) => {
-            let e = UiError::from(e);
             let (status, message) = (e.status(), plain(&e));
             let groups = groups(&app);
             with_form(&headers, status, |csrf| FormPage {

@@ -326,6 +326,7 @@ texts! {
     edit: "编辑", "Edit";
     switch_page: "切换工作页", "Switch between pages";
     media: "市民提供的图片或材料（外部链接）", "Photo or document from the citizen (external link)";
+    photo: "市民上传的现场照片", "The citizen's photo of the problem";
     needs_https: "此地址未使用 HTTPS，浏览器不会保存登录状态。请通过 https:// 访问工作台。", "This address is not HTTPS, so the browser will not keep the login. Open the workstation over https://.";
     new_password: "初始密码（至少 8 位）", "Initial password (8 characters or more)";
 }

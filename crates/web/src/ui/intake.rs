@@ -180,6 +180,7 @@ async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<Ticke
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        photo: None,
     };
     Ok(app.receive(&viewer.actor, app.now(), input).await?)
 }

@@ -52,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/tickets", get(ticket::find))
         .route("/tickets/{no}", get(ticket::page))
         .route("/tickets/{no}/reveal", post(ticket::reveal))
+        .route("/tickets/{no}/photo", get(ticket::photo))
         .route("/tickets/{no}/act/{action}", post(actions::act))
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::create_user))
@@ -59,7 +60,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/admin/units", post(admin::save_unit))
         .route("/admin/tiers", post(admin::save_tiers))
         .route("/admin/taxonomy", post(admin::import_taxonomy))
-        .route("/citizen", get(citizen::form).post(citizen::submit))
+        .route("/citizen", get(citizen::form))
         .route(
             "/citizen/track",
             get(citizen::track_form).post(citizen::track),
@@ -67,6 +68,21 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/citizen/rate", post(citizen::rate))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            session::csrf_guard,
+        ))
+}
+
+/// The largest upload: a photo of at most 5 MB and the form around it.
+pub const UPLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The citizen's submission, the one form that carries a file: its own, larger body limit.
+pub fn upload_router(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
+        .route("/citizen/submit", post(citizen::submit))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             app,
             session::csrf_guard,

@@ -157,6 +157,27 @@ pub async fn csrf_guard(State(_app): State<Arc<App>>, request: Request, next: Ne
         .get(CSRF_HEADER)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
+    // A form with a file is multipart: its token comes in the action's query string, and the
+    // body is left for the handler.
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    if multipart {
+        let given = header.or_else(|| {
+            request.uri().query().and_then(|q| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
+                    .map(|(_, v)| v)
+            })
+        });
+        if !given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes()))) {
+            return refused();
+        }
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
         return UiError::bad_request("the form is too large").into_response();

@@ -8,7 +8,7 @@ use app::views::TicketView;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use domain::ids::TicketNo;
 use domain::permission::Action;
 use domain::privacy::Contact;
@@ -258,4 +258,33 @@ fn summarise(details: &serde_json::Value, c: &Chrome) -> String {
 
 pub fn parse_no(text: &str) -> UiResult<TicketNo> {
     TicketNo::parse(text.trim()).map_err(|e| UiError::bad_request(e.to_string()))
+}
+
+/// The citizen's photo, for those who may view the ticket. Served only as the image type it was
+/// checked to be, never sniffed, never as a page.
+pub async fn photo(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(no): Path<String>,
+) -> UiResult<Response> {
+    use axum::http::header;
+    let no = parse_no(&no)?;
+    let (content_type, bytes) = app
+        .ticket_photo(&viewer.actor, no)
+        .await
+        .map_err(|e| UiError::from(e).with_lang(viewer.lang))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'".to_owned(),
+            ),
+            (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+            (header::CONTENT_DISPOSITION, "inline".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

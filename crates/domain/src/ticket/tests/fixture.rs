@@ -117,6 +117,7 @@ pub fn request(confidential: bool) -> NewTicket {
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        photo: None,
     }
 }
 
