@@ -104,17 +104,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     .await?;
     // Messages not yet delivered and citizens' photos travel with the city (a database from
     // before these tables has none to move).
-    let has_outbox: bool = source.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
-        [],
-        |r| r.get(0),
-    )?;
-    let has_photos: bool = source.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'photos')",
-        [],
-        |r| r.get(0),
-    )?;
-    if has_photos {
+    if table_exists(&source, "photos")? {
         copy(
             &source,
             &mut tx,
@@ -123,7 +113,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         )
         .await?;
     }
-    if has_outbox {
+    if table_exists(&source, "outbox")? {
         copy(
             &source,
             &mut tx,
@@ -160,6 +150,14 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         contacts,
         head,
     })
+}
+
+fn table_exists(source: &Connection, name: &str) -> StoreResult<bool> {
+    Ok(source.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
 }
 
 /// Streams a query's rows from SQLite (each read as the tuple `T`) and inserts them in chunks;
