@@ -326,6 +326,20 @@ fn an_administrator_adds_a_user_and_a_token_that_the_server_accepts() {
 }
 
 /// Starts `minsheng serve` on a free port; returns the process and its base URL.
+/// Logs a demo user in to a running `minsheng serve` at `base`; returns the bearer token.
+pub async fn demo_login(client: &reqwest::Client, base: &str, user: &str) -> String {
+    let body: Value = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"username": user, "password": testkit::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
 pub fn serve(db: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> (std::process::Child, String) {
     let mut child = minsheng()
         .arg("serve")

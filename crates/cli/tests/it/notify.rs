@@ -216,21 +216,7 @@ async fn serve_sends_notifications_to_the_webhook() {
             .await
             .unwrap();
     let client = reqwest::Client::new();
-    let login = |user: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let body: Value = client
-                .post(format!("{base}/api/v1/auth/token"))
-                .json(&json!({"username": user, "password": testkit::DEMO_PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["token"].as_str().unwrap().to_owned()
-        }
-    };
+    let login = |user| crate::cli::demo_login(&client, &base, user);
     let (operator, dispatcher) = (login("operator").await, login("dispatcher").await);
     let created: Value = client
         .post(format!("{base}/api/v1/tickets"))

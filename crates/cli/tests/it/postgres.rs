@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use store::postgres::Scratch;
-use testkit::{DEMO_PASSWORD, postgres_scratch};
+use testkit::postgres_scratch;
 
 use crate::cli::{demo_db, run, serve, stderr, stdout, this_month};
 
@@ -55,18 +55,7 @@ async fn two_server_processes_on_one_database_keep_one_chain() {
     let client = reqwest::Client::new();
     let login = |base: String, user: &'static str| {
         let client = client.clone();
-        async move {
-            let body: Value = client
-                .post(format!("{base}/api/v1/auth/token"))
-                .json(&json!({"username": user, "password": DEMO_PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["token"].as_str().unwrap().to_owned()
-        }
+        async move { crate::cli::demo_login(&client, &base, user).await }
     };
     let operator = login(a.clone(), "operator").await;
     let dispatcher = login(b.clone(), "dispatcher").await;
@@ -181,16 +170,8 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
     );
     let (mut server, base) = serve_blocking(&url, &keys).await;
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({"username": "dispatcher", "password": DEMO_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap();
+    let token = crate::cli::demo_login(&client, &base, "dispatcher").await;
+    let token = token.as_str();
     let list: Value = client
         .get(format!("{base}/api/v1/tickets?limit=20"))
         .bearer_auth(token)
