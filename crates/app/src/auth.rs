@@ -9,6 +9,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use domain::admin::AdminCommand;
 use domain::ids::UserId;
 use domain::org::{Actor, User};
+use domain::time::LogTime;
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use store::{Command, Secret, Submission};
@@ -258,7 +259,8 @@ impl App {
             .store
             .submit(Submission {
                 actor: actor.clone(),
-                now,
+                // Where the clock enters the write path: at the log's resolution.
+                now: LogTime::of(now),
                 command,
             })
             .await?)

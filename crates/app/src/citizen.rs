@@ -148,7 +148,7 @@ impl App {
             .iter()
             .filter_map(|e| match &e.event {
                 domain::audit::LogEvent::Ticket(event) => {
-                    crate::open311::public_step(event).map(|s| (e.at, s.to_owned()))
+                    crate::open311::public_step(event).map(|s| (e.at.timestamp(), s.to_owned()))
                 }
                 domain::audit::LogEvent::Admin(_) => None,
             })

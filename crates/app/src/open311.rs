@@ -421,7 +421,7 @@ impl App {
                 } else {
                     "open"
                 },
-                updated_datetime: entry.at,
+                updated_datetime: entry.at.timestamp(),
                 description,
             });
         }

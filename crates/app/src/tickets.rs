@@ -208,7 +208,7 @@ impl App {
                 }
                 TimelineEntry {
                     seq: e.seq,
-                    at: e.at,
+                    at: e.at.timestamp(),
                     actor: e.actor,
                     kind: e.event.kind().to_owned(),
                     details,

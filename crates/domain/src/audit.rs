@@ -10,12 +10,12 @@
 
 use std::fmt;
 
-use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::admin::AdminEvent;
 use crate::ids::TicketNo;
 use crate::ticket::TicketEvent;
+use crate::time::LogTime;
 
 const DOMAIN_TAG: &[u8] = b"minsheng.log.v1";
 
@@ -107,7 +107,7 @@ impl StoredEntry {
     }
 
     pub fn decode(&self) -> Result<LogEntry, String> {
-        let at = Timestamp::from_millisecond(self.at_ms)
+        let at = LogTime::from_millisecond(self.at_ms)
             .map_err(|e| format!("entry {}: bad time: {e}", self.seq))?;
         let ticket = self
             .ticket
@@ -303,13 +303,30 @@ impl LogEvent {
             serde_json::from_slice(body).map(Self::Admin)
         }
     }
+
+    /// The event as the log will hold it: its body, and the event read back from that body.
+    /// A writer folds the read-back event, never the one it decided, so what it projects is
+    /// what a rebuild from the stored bytes projects, even for a value that does not survive
+    /// the trip through JSON unchanged.
+    pub fn recorded(&self) -> Result<Recorded, serde_json::Error> {
+        let body = self.to_body();
+        let event = Self::from_body(self.kind(), &body)?;
+        Ok(Recorded { body, event })
+    }
+}
+
+/// An event with the exact bytes the log stores for it (see [`LogEvent::recorded`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub body: Vec<u8>,
+    pub event: LogEvent,
 }
 
 /// A decoded, trusted entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogEntry {
     pub seq: u64,
-    pub at: Timestamp,
+    pub at: LogTime,
     pub actor: String,
     pub ticket: Option<TicketNo>,
     pub event: LogEvent,
@@ -370,6 +387,24 @@ mod tests {
         };
         expect_test::expect!["741c88f9a68a36450bc9f95a80538d794d53d30ec66b247c0e838c4571eaaf8c"]
             .assert_eq(&entry_hash(&Hash::GENESIS, &fields).to_hex());
+    }
+
+    #[test]
+    fn an_event_reads_back_from_its_bytes_exactly_as_decided() {
+        use crate::ticket::{Coordinates, Location};
+        // Shortest decimal forms that a parser without correct rounding reads one bit off.
+        let mut request = crate::ticket::tests::fixture::request(false);
+        request.location = Location {
+            coordinates: Some(Coordinates::parse(29.608410659692538, -21.062596072293374).unwrap()),
+            ..request.location
+        };
+        let event = LogEvent::Ticket(TicketEvent::Received {
+            request,
+            contact: None,
+        });
+        let recorded = event.recorded().unwrap();
+        assert_eq!(recorded.event, event);
+        assert_eq!(recorded.body, event.to_body());
     }
 
     #[test]

@@ -19,5 +19,6 @@ pub mod phone;
 pub mod policy;
 pub mod privacy;
 pub mod ticket;
+pub mod time;
 
 pub use error::{DomainError, ParseError};

@@ -4,13 +4,15 @@ use domain::admin::{AdminCommand, AdminEvent};
 use domain::ids::{ContactId, TicketNo};
 use domain::org::Actor;
 use domain::ticket::{NewTicket, Ticket, TicketAction, TicketEvent};
+use domain::time::LogTime;
 use jiff::Timestamp;
 
-/// One command with who gives it and when.
+/// One command with who gives it and when. `now` is at the log's resolution: it is where the
+/// clock enters the write path (see `domain::time`).
 #[derive(Clone, Debug)]
 pub struct Submission {
     pub actor: Actor,
-    pub now: Timestamp,
+    pub now: LogTime,
     pub command: Command,
 }
 

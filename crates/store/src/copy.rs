@@ -33,6 +33,9 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
             from.display()
         )));
     }
+    // A source from an older minsheng is brought up to date first, as opening it would, so what
+    // is copied is what this version would have written.
+    crate::sqlite::upgrade_file(from)?;
     let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     source.execute_batch("BEGIN")?;
     let source_head = crate::sqlite::head_of(&source)?;
@@ -42,7 +45,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         .parse()
         .map_err(|e| StoreError::Database(format!("not a PostgreSQL URL: {e}")))?;
     let mut target = PgConnection::connect_with(&options).await?;
-    crate::postgres::migrate(&mut target).await?;
+    crate::postgres::migrate(&mut target, &options).await?;
     let mut tx = target.begin().await?;
     let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM log")
         .fetch_one(&mut *tx)
@@ -102,26 +105,22 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         insert_tokens,
     )
     .await?;
-    // Messages not yet delivered and citizens' photos travel with the city (a database from
-    // before these tables has none to move).
-    if table_exists(&source, "photos")? {
-        copy(
-            &source,
-            &mut tx,
-            "SELECT id, ticket, key_id, nonce, ciphertext, content_type FROM photos",
-            insert_photos,
-        )
-        .await?;
-    }
-    if table_exists(&source, "outbox")? {
-        copy(
-            &source,
-            &mut tx,
-            "SELECT seq, ticket, notice, contact_id, created_at, attempts, next_at, sent_at, failed_at, last_error FROM outbox",
-            insert_outbox,
-        )
-        .await?;
-    }
+    // Messages not yet delivered and citizens' photos travel with the city (the upgrade above
+    // gave an older source these tables).
+    copy(
+        &source,
+        &mut tx,
+        "SELECT id, ticket, key_id, nonce, ciphertext, content_type FROM photos",
+        insert_photos,
+    )
+    .await?;
+    copy(
+        &source,
+        &mut tx,
+        "SELECT seq, ticket, notice, contact_id, created_at, attempts, next_at, sent_at, failed_at, last_error FROM outbox",
+        insert_outbox,
+    )
+    .await?;
     sqlx::query("UPDATE chain_head SET seq = $1, hash = $2, at = $3 WHERE id = 1")
         .bind(source_head.seq as i64)
         .bind(source_head.hash.to_hex())
@@ -150,14 +149,6 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         contacts,
         head,
     })
-}
-
-fn table_exists(source: &Connection, name: &str) -> StoreResult<bool> {
-    Ok(source.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-        [name],
-        |r| r.get(0),
-    )?)
 }
 
 /// Streams a query's rows from SQLite (each read as the tuple `T`) and inserts them in chunks;

@@ -33,7 +33,7 @@ use domain::ticket::Ticket;
 pub use command::{Command, Committed, SealedContact, SealedPhoto, Secret, Submission};
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxItem};
-pub use query::{RebuildReport, StatusCount, TicketQuery, TokenRecord};
+pub use query::{Difference, RebuildReport, StatusCount, TicketQuery, TokenRecord};
 pub use registry::Registry;
 pub use stats::WriterStats;
 

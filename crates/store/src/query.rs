@@ -49,7 +49,19 @@ pub struct RebuildReport {
     pub entries: u64,
     pub tickets: u64,
     /// Tickets whose stored projection differed from the log (and were corrected).
-    pub differing: Vec<TicketNo>,
+    pub differing: Vec<Difference>,
     /// Projection rows with no ticket in the log (removed).
     pub orphans: Vec<TicketNo>,
+    /// Projections that differed but were left as found: only the upgrade step that rewrites
+    /// times written at a finer resolution leaves any, for `rebuild` to report.
+    pub left_as_found: Vec<Difference>,
+}
+
+/// One ticket whose stored projection was not what its log entries fold to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub no: TicketNo,
+    /// What differs: projection columns (`status`, `received_at`, …) and paths inside the
+    /// folded state (`state.assignments[0].signed_at`).
+    pub fields: Vec<String>,
 }

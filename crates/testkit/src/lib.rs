@@ -1,5 +1,6 @@
 //! The real server on 127.0.0.1 port 0 over a fresh SQLite database holding the demo city's
-//! organisation (no traffic), a clock the test moves, and typed HTTP helpers.
+//! organisation (no traffic), a clock the test moves (or the system's own), and typed HTTP
+//! helpers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::App;
-use app::clock::ManualClock;
+use app::clock::{Clock, ManualClock, SystemClock};
 use app::vault::Vault;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
@@ -30,7 +31,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub app: Arc<App>,
     pub store: Arc<dyn Store>,
+    /// The clock the server reads, unless it runs on the system clock ([`TestClock::System`]).
     pub clock: Arc<ManualClock>,
+    clock_kind: TestClock,
     pub dir: TempDir,
     pub backend: Backend,
     /// Keeps a PostgreSQL test's schema until the test ends.
@@ -42,6 +45,15 @@ pub struct TestApp {
 /// The environment variable naming a PostgreSQL database for tests; each test gets a fresh
 /// schema in it. Without it, PostgreSQL tests are skipped.
 pub const POSTGRES_URL: &str = "MINSHENG_TEST_POSTGRES_URL";
+
+/// The clock the server under test reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestClock {
+    /// Starts at [`start_time`] and moves only when the test says (`advance`), in whole seconds.
+    Manual,
+    /// The machine's real clock, with its sub-millisecond readings; time cannot be moved.
+    System,
+}
 
 /// The database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +88,11 @@ impl TestApp {
     /// The server over a fresh database of `backend`; `None` for PostgreSQL when
     /// `MINSHENG_TEST_POSTGRES_URL` is not set.
     pub async fn spawn_on(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, TestClock::Manual).await
+    }
+
+    /// The server over a fresh database of `backend`, reading `clock`.
+    pub async fn spawn_with(backend: Backend, clock_kind: TestClock) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
         let (store, scratch): (Arc<dyn Store>, Option<Scratch>) = match backend {
             Backend::Sqlite => (
@@ -99,10 +116,16 @@ impl TestApp {
         };
         let (vault, _) = Vault::open_or_create(&dir.path().join("minsheng.db.keys")).unwrap();
         let clock = Arc::new(ManualClock::new(start_time()));
-        let app = Arc::new(App::new(store.clone(), Arc::new(vault), clock.clone()));
-        sim::build_city(&app, start_time() - SignedDuration::from_hours(1))
-            .await
-            .unwrap();
+        let server_clock: Arc<dyn Clock> = match clock_kind {
+            TestClock::Manual => clock.clone(),
+            TestClock::System => Arc::new(SystemClock),
+        };
+        let app = Arc::new(App::new(store.clone(), Arc::new(vault), server_clock));
+        let city_built_at = match clock_kind {
+            TestClock::Manual => start_time(),
+            TestClock::System => app.now(),
+        } - SignedDuration::from_hours(1);
+        sim::build_city(&app, city_built_at).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -120,6 +143,7 @@ impl TestApp {
             app,
             store,
             clock,
+            clock_kind,
             dir,
             backend,
             _scratch: scratch,
@@ -132,7 +156,26 @@ impl TestApp {
         self.dir.path().join("minsheng.db")
     }
 
+    /// What `minsheng --db` takes to open this test's database: the SQLite file's path or the
+    /// PostgreSQL schema's URL.
+    pub fn db_location(&self) -> String {
+        match &self._scratch {
+            Some(scratch) => scratch.url(),
+            None => self.db_path().display().to_string(),
+        }
+    }
+
+    /// The key file that seals this test's contacts.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("minsheng.db.keys")
+    }
+
     pub fn advance(&self, hours: i64) {
+        assert_eq!(
+            self.clock_kind,
+            TestClock::Manual,
+            "this server reads the system clock, which a test cannot move"
+        );
         self.clock.advance(SignedDuration::from_hours(hours));
     }
 

@@ -68,45 +68,72 @@ fn parse_head(text: &str) -> anyhow::Result<(u64, Hash)> {
     ))
 }
 
+/// Exit codes of `rebuild`, so a script can tell a damaged log from differing projections.
+const PROJECTIONS_DIFFERED: u8 = 2;
+const LOG_BROKEN: u8 = 3;
+
 pub async fn rebuild(db: DbArgs) -> anyhow::Result<ExitCode> {
+    // The log first: rebuilding from a log that fails verification would copy its damage into
+    // the projections and blur two different alarms into one.
+    match db.location().verify(None).await? {
+        Ok(head) => println!(
+            "The log verifies: {} entries, head {} {}.",
+            head.seq, head.seq, head.hash
+        ),
+        Err(broken) => {
+            println!(
+                "The log itself fails verification at entry {}: {broken}",
+                broken.first_bad_entry()
+            );
+            println!(
+                "Nothing was rebuilt. The record of truth is damaged: keep this database as it is for \
+                 investigation, compare it with a backup and with the heads the supervisors wrote down \
+                 (`minsheng audit verify --expect SEQ:HASH`)."
+            );
+            return Ok(ExitCode::from(LOG_BROKEN));
+        }
+    }
     let installation = Installation::open_existing(&db).await?;
     let report = installation
         .store
         .rebuild()
         .await
         .context("rebuilding the projections")?;
+    installation.close().await;
     println!(
         "Rebuilt {} tickets from {} log entries.",
         report.tickets, report.entries
     );
-    let clean = report.differing.is_empty() && report.orphans.is_empty();
-    if clean {
+    if report.differing.is_empty() && report.orphans.is_empty() {
         println!("The projections matched the log exactly.");
-    } else {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !report.differing.is_empty() {
         println!(
-            "{} tickets differed from the log and were corrected:",
+            "{} tickets' projections differed from the log and were rewritten from it (ticket: what differed):",
             report.differing.len()
         );
-        for no in report.differing.iter().take(50) {
+        for difference in report.differing.iter().take(50) {
+            println!("  {}: {}", difference.no, difference.fields.join(", "));
+        }
+        if report.differing.len() > 50 {
+            println!("  … and {} more", report.differing.len() - 50);
+        }
+    }
+    if !report.orphans.is_empty() {
+        println!(
+            "{} projection rows had no ticket in the log and were removed:",
+            report.orphans.len()
+        );
+        for no in report.orphans.iter().take(50) {
             println!("  {no}");
         }
-        if !report.orphans.is_empty() {
-            println!(
-                "{} projection rows had no ticket in the log and were removed:",
-                report.orphans.len()
-            );
-            for no in report.orphans.iter().take(50) {
-                println!("  {no}");
-            }
-        }
-        println!(
-            "Something changed the projections behind the log's back: run `minsheng audit verify` and look into it."
-        );
     }
-    installation.close().await;
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    println!(
+        "The log is intact, so nothing recorded was lost; but something changed the projections \
+         without going through the log (an edit of the database, tables restored from another \
+         backup, or a defect in minsheng). The fields above say what: keep this output with the \
+         audit report."
+    );
+    Ok(ExitCode::from(PROJECTIONS_DIFFERED))
 }

@@ -12,5 +12,6 @@ mod cli;
 mod notify;
 mod open311;
 mod postgres;
+mod rebuild;
 mod tamper;
 mod ui;

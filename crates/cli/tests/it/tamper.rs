@@ -241,16 +241,21 @@ fn rebuild_reports_and_repairs_projections_changed_behind_the_log() {
             |r| r.get(0),
         )
         .unwrap();
-    conn.execute("UPDATE tickets SET status = 'closed' WHERE no = ?1", [no])
-        .unwrap();
+    conn.execute(
+        "UPDATE tickets SET status = 'closed', state = json_set(state, '$.urge_count', 9) WHERE no = ?1",
+        [no],
+    )
+    .unwrap();
     drop(conn);
     let out = run(&["rebuild", "--db", db.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let number = domain::ids::TicketNo::from_storage(no).unwrap().to_string();
+    let text = stdout(&out);
+    assert!(text.contains("The log verifies"), "{text}");
     assert!(
-        stdout(&out).contains("1 tickets differed") && stdout(&out).contains(&number),
-        "{}",
-        stdout(&out)
+        text.contains("1 tickets' projections differed from the log")
+            && text.contains(&format!("{number}: status, state.urge_count")),
+        "{text}"
     );
     let again = run(&["rebuild", "--db", db.to_str().unwrap()]);
     assert!(again.status.success());
@@ -261,4 +266,44 @@ fn rebuild_reports_and_repairs_projections_changed_behind_the_log() {
         })
         .unwrap();
     assert_eq!(status, "in_progress");
+}
+
+#[test]
+fn rebuild_refuses_a_log_that_fails_verification_with_its_own_exit_code() {
+    let (_dir, db) = demo_db();
+    // An insider rewords a reply in the log and, to match, closes the ticket's projection.
+    let (copy, conn) = tampered_copy(&db, "forged");
+    let target = middle_ticket_entry(&conn);
+    conn.execute(
+        "UPDATE log SET body = replace(body, '\"claim\":\"', '\"claim\":\"x') WHERE seq = ?1",
+        [target],
+    )
+    .unwrap();
+    let no: i64 = conn
+        .query_row("SELECT ticket FROM log WHERE seq = ?1", [target], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute("UPDATE tickets SET status = 'merged' WHERE no = ?1", [no])
+        .unwrap();
+    drop(conn);
+
+    let out = run(&["rebuild", "--db", copy.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "The log itself fails verification at entry {target}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Nothing was rebuilt"), "{text}");
+    // The projection is left as found, for the investigation.
+    let conn = Connection::open(&copy).unwrap();
+    let status: String = conn
+        .query_row("SELECT status FROM tickets WHERE no = ?1", [no], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "merged");
 }

@@ -8,6 +8,7 @@ use super::{
     PendingExtension, PendingReturn, Reply, Status, Ticket, TicketEvent,
 };
 use crate::ids::TicketNo;
+use crate::time::LogTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event {kind} does not apply to ticket {no} ({status}): {why}")]
@@ -19,13 +20,15 @@ pub struct EvolveError {
 }
 
 impl Ticket {
-    /// A ticket's state right after its first event, which must be `Received`.
+    /// A ticket's state right after its first event, which must be `Received`. `at` is the
+    /// entry's time as the log holds it, so a rebuild from the log starts the same ticket.
     pub fn start(
         no: TicketNo,
-        at: Timestamp,
+        at: LogTime,
         actor: &str,
         event: &TicketEvent,
     ) -> Result<Ticket, EvolveError> {
+        let at = at.timestamp();
         let TicketEvent::Received { request, contact } = event else {
             return Err(EvolveError {
                 no,
@@ -54,12 +57,13 @@ impl Ticket {
         })
     }
 
-    /// Applies one later event. Events that only record an access (`changes_state() == false`)
-    /// leave the state as it is.
-    pub fn apply(&mut self, at: Timestamp, event: &TicketEvent) -> Result<(), EvolveError> {
+    /// Applies one later event, at its entry's time as the log holds it. Events that only record
+    /// an access (`changes_state() == false`) leave the state as it is.
+    pub fn apply(&mut self, at: LogTime, event: &TicketEvent) -> Result<(), EvolveError> {
         if !event.changes_state() {
             return Ok(());
         }
+        let at = at.timestamp();
         self.apply_inner(at, event)?;
         self.updated_at = at;
         self.version += 1;

@@ -7,7 +7,7 @@ mod event;
 mod evolve;
 mod input;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;

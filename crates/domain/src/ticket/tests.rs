@@ -1,7 +1,7 @@
 //! Every transition and every refusal of the lifecycle, and property tests over random command
 //! sequences.
 
-mod fixture;
+pub(crate) mod fixture;
 mod lifecycle;
 mod offered;
 mod properties;

@@ -123,7 +123,7 @@ impl PgStore {
         if read_only {
             return Self::open_read_only(pool).await;
         }
-        schema::migrate(&mut *pool.acquire().await?).await?;
+        schema::migrate(&mut *pool.acquire().await?, &options).await?;
         let (ready, started) = std::sync::mpsc::channel::<StoreResult<Arc<Registry>>>();
         let (jobs, receiver) = queue();
         let stats = Arc::new(WriterStats::default());
@@ -252,7 +252,8 @@ async fn load_chain(conn: &mut PgConnection) -> StoreResult<Chain> {
             hash: Hash::parse(&hash)
                 .ok_or_else(|| StoreError::Corrupt("chain_head has a malformed hash".into()))?,
         },
-        last_at: Timestamp::from_millisecond(at).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        last_at: domain::time::LogTime::from_millisecond(at)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use domain::audit::{ChainHead, Hash};
 use domain::ids::{TicketNo, UserId};
 use domain::ticket::Ticket;
+use domain::time::LogTime;
 use jiff::Timestamp;
 use sqlx::PgConnection;
 
@@ -179,14 +180,14 @@ pub(crate) async fn write_units(conn: &mut PgConnection, rows: &[&TicketRow]) ->
 }
 
 impl WriteTx for PgTx<'_> {
-    async fn head(&mut self) -> StoreResult<(ChainHead, Timestamp)> {
+    async fn head(&mut self) -> StoreResult<(ChainHead, LogTime)> {
         let (seq, hash, at): (i64, String, i64) =
             sqlx::query_as("SELECT seq, hash, at FROM chain_head WHERE id = 1 FOR UPDATE")
                 .fetch_one(&mut *self.conn)
                 .await?;
         let hash = Hash::parse(&hash)
             .ok_or_else(|| StoreError::Corrupt("chain_head has a malformed hash".into()))?;
-        let at = Timestamp::from_millisecond(at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let at = LogTime::from_millisecond(at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok((
             ChainHead {
                 seq: seq as u64,

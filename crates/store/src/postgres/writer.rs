@@ -52,8 +52,14 @@ impl Writer {
                         Then::Continue => {}
                         Then::Rebuild(reply) => {
                             self.cache.clear();
-                            let _ = reply
-                                .send(super::rebuild::rebuild(&mut self.conn, &self.options).await);
+                            let _ = reply.send(
+                                super::rebuild::rebuild(
+                                    &mut self.conn,
+                                    &self.options,
+                                    crate::write::Rewrite::Everything,
+                                )
+                                .await,
+                            );
                         }
                         Then::Shutdown => break,
                     }

@@ -2,7 +2,7 @@
 //! events describe.
 
 use domain::audit::{ChainHead, Hash};
-use jiff::Timestamp;
+use domain::time::LogTime;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::registry::{REGISTRY_KINDS, Registry};
@@ -39,17 +39,19 @@ pub(crate) fn load_head(conn: &Connection) -> StoreResult<ChainHead> {
     }
 }
 
-pub(crate) fn load_last_at(conn: &Connection) -> StoreResult<Timestamp> {
+pub(crate) fn load_last_at(conn: &Connection) -> StoreResult<LogTime> {
     let at: Option<i64> = conn
         .query_row("SELECT at FROM log ORDER BY seq DESC LIMIT 1", [], |r| {
             r.get(0)
         })
         .optional()?;
     let at = at.map(|ms| {
-        Timestamp::from_millisecond(ms)
+        LogTime::from_millisecond(ms)
             .map_err(|e| StoreError::Corrupt(format!("the last log entry has a bad time: {e}")))
     });
-    Ok(at.transpose()?.unwrap_or(Timestamp::UNIX_EPOCH))
+    Ok(at
+        .transpose()?
+        .unwrap_or(LogTime::of(jiff::Timestamp::UNIX_EPOCH)))
 }
 
 /// Folds the admin events of the log into a fresh registry.

@@ -307,6 +307,14 @@ impl ReadPool {
     }
 }
 
+/// Applies this version's migrations to the existing database file at `path`, without opening
+/// the store.
+pub(crate) fn upgrade_file(path: &Path) -> StoreResult<()> {
+    let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000;")?;
+    schema::migrate(&mut conn)
+}
+
 fn open_existing_reader(path: &Path) -> StoreResult<Connection> {
     if !path.exists() {
         return Err(StoreError::Database(format!(

@@ -3,17 +3,15 @@
 
 use std::collections::HashSet;
 
-use domain::audit::LogEvent;
 use domain::ids::TicketNo;
 use domain::ticket::Ticket;
-use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::rows::read_row;
-use crate::write::TicketRow;
+use crate::write::{LogRow, Replay, Rewrite, TicketRow, compare};
 use crate::{RebuildReport, StoreError, StoreResult};
 
-pub(crate) fn rebuild(conn: &mut Connection) -> StoreResult<RebuildReport> {
+pub(crate) fn rebuild(conn: &mut Connection, rewrite: Rewrite) -> StoreResult<RebuildReport> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entries: i64 = tx.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))?;
     let mut report = RebuildReport {
@@ -24,40 +22,28 @@ pub(crate) fn rebuild(conn: &mut Connection) -> StoreResult<RebuildReport> {
     {
         let mut stmt = tx.prepare("SELECT seq, at, actor, ticket, kind, body FROM log WHERE ticket IS NOT NULL ORDER BY ticket, seq")?;
         let mut rows = stmt.query([])?;
-        let mut current: Option<Ticket> = None;
+        let mut replay = Replay::default();
         while let Some(row) = rows.next()? {
-            let (seq, at, actor, ticket, kind, body): (i64, i64, String, i64, String, String) = (
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            );
-            let corrupt = |what: String| StoreError::Corrupt(format!("log entry {seq}: {what}"));
-            let no = TicketNo::from_storage(ticket).map_err(|e| corrupt(e.to_string()))?;
-            let at = Timestamp::from_millisecond(at).map_err(|e| corrupt(e.to_string()))?;
-            let LogEvent::Ticket(event) =
-                LogEvent::from_body(&kind, body.as_bytes()).map_err(|e| corrupt(e.to_string()))?
-            else {
-                return Err(corrupt(format!("{kind} is not a ticket event")));
+            let row = LogRow {
+                seq: row.get(0)?,
+                at_ms: row.get(1)?,
+                actor: row.get(2)?,
+                ticket: row.get(3)?,
+                kind: row.get(4)?,
+                body: row.get(5)?,
             };
-            match current.as_mut() {
-                Some(t) if t.no == no => t.apply(at, &event).map_err(|e| corrupt(e.to_string()))?,
-                _ => {
-                    if let Some(done) = current.take() {
-                        settle(&tx, &done, &mut report, &mut seen)?;
-                    }
-                    current = Some(
-                        Ticket::start(no, at, &actor, &event)
-                            .map_err(|e| corrupt(e.to_string()))?,
-                    );
-                }
+            if let Some(done) = replay.push(row)? {
+                settle(&tx, &done, rewrite, &mut report, &mut seen)?;
             }
         }
-        if let Some(done) = current {
-            settle(&tx, &done, &mut report, &mut seen)?;
+        if let Some(done) = replay.finish() {
+            settle(&tx, &done, rewrite, &mut report, &mut seen)?;
         }
+    }
+    if rewrite == Rewrite::FinerTimesOnly {
+        // An upgrade step removes nothing: rows without a ticket are for `rebuild` to report.
+        tx.commit()?;
+        return Ok(report);
     }
     let stored: Vec<i64> = tx
         .prepare("SELECT no FROM tickets")?
@@ -78,15 +64,21 @@ pub(crate) fn rebuild(conn: &mut Connection) -> StoreResult<RebuildReport> {
 fn settle(
     conn: &Connection,
     ticket: &Ticket,
+    rewrite: Rewrite,
     report: &mut RebuildReport,
     seen: &mut HashSet<i64>,
 ) -> StoreResult<()> {
     seen.insert(ticket.no.to_storage());
     report.tickets += 1;
     let expected = TicketRow::of(ticket)?;
-    if read_row(conn, ticket.no)?.as_ref() != Some(&expected) {
-        report.differing.push(ticket.no);
-        super::rows::write_all(conn, &expected)?;
+    let stored = read_row(conn, ticket.no)?;
+    if let Some(difference) = compare(stored.as_ref(), &expected)? {
+        if rewrite.covers(stored.as_ref(), &expected) {
+            report.differing.push(difference);
+            super::rows::write_all(conn, &expected)?;
+        } else {
+            report.left_as_found.push(difference);
+        }
     }
     Ok(())
 }

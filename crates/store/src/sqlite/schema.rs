@@ -3,12 +3,25 @@
 use rusqlite::Connection;
 
 use crate::StoreError;
+use crate::write::Rewrite;
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_initial.sql")),
-    (2, include_str!("migrations/0002_log_by_time.sql")),
-    (3, include_str!("migrations/0003_outbox.sql")),
-    (4, include_str!("migrations/0004_photos.sql")),
+/// One step of the schema's history.
+enum Step {
+    Sql(&'static str),
+    /// Ticket projections written before times were kept at the log's resolution held the
+    /// clock's nanoseconds; they are rewritten from the log once (see `domain::time`).
+    ProjectionsAtLogResolution,
+}
+
+const MIGRATIONS: &[(i64, Step)] = &[
+    (1, Step::Sql(include_str!("migrations/0001_initial.sql"))),
+    (
+        2,
+        Step::Sql(include_str!("migrations/0002_log_by_time.sql")),
+    ),
+    (3, Step::Sql(include_str!("migrations/0003_outbox.sql"))),
+    (4, Step::Sql(include_str!("migrations/0004_photos.sql"))),
+    (5, Step::ProjectionsAtLogResolution),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -26,15 +39,31 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             "the database has schema version {applied}, newer than this minsheng knows ({newest}); upgrade minsheng"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
-            [version],
-        )?;
-        tx.commit()?;
+    for (version, step) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        match step {
+            Step::Sql(sql) => {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                record(&tx, *version)?;
+                tx.commit()?;
+            }
+            Step::ProjectionsAtLogResolution => {
+                // Commits on its own; if the process stops before the version is recorded, the
+                // next start repeats it, which rewrites nothing more.
+                let report = super::rebuild::rebuild(conn, Rewrite::FinerTimesOnly)?;
+                crate::write::report_upgrade(&report);
+                record(conn, *version)?;
+            }
+        }
         tracing::info!(version, "applied migration");
     }
+    Ok(())
+}
+
+fn record(conn: &Connection, version: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
+        [version],
+    )?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::{SealedContact, StoreError, StoreResult};
 pub(crate) struct SqliteTx<'c>(pub &'c Connection);
 
 impl WriteTx for SqliteTx<'_> {
-    async fn head(&mut self) -> StoreResult<(ChainHead, Timestamp)> {
+    async fn head(&mut self) -> StoreResult<(ChainHead, domain::time::LogTime)> {
         Ok((load_head(self.0)?, load_last_at(self.0)?))
     }
 

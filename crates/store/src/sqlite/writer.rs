@@ -175,7 +175,7 @@ impl Writer {
 
     fn rebuild(&mut self) -> StoreResult<RebuildReport> {
         self.cache.clear();
-        let report = super::rebuild::rebuild(&mut self.conn)?;
+        let report = super::rebuild::rebuild(&mut self.conn, crate::write::Rewrite::Everything)?;
         // Rebuilt projections are written without fsync like every commit; make them durable.
         self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);")?;
         self.registry = Arc::new(load_registry(&self.conn)?);

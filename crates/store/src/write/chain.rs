@@ -1,9 +1,9 @@
 //! The end of the log as a writer knows it, and the next entry to append.
 
-use domain::audit::{ChainHead, EntryFields, LogEvent, entry_hash};
+use domain::audit::{ChainHead, EntryFields, Recorded, entry_hash};
 use domain::ids::TicketNo;
 use domain::org::Actor;
-use jiff::Timestamp;
+use domain::time::LogTime;
 
 use crate::{StoreError, StoreResult};
 
@@ -12,7 +12,7 @@ pub(crate) struct Chain {
     pub head: ChainHead,
     /// The time of the last entry. Entries never go back in time: a command that arrives with an
     /// earlier `now` (two requests racing) is recorded at this time instead.
-    pub last_at: Timestamp,
+    pub last_at: LogTime,
 }
 
 /// A log row ready to insert.
@@ -29,16 +29,17 @@ pub(crate) struct NewEntry {
 }
 
 impl Chain {
-    /// The next entry, and the head moved past it.
+    /// The next entry, holding `recorded`'s exact bytes, and the head moved past it.
     pub(crate) fn next(
         &mut self,
-        at: Timestamp,
+        at: LogTime,
         actor: &Actor,
         ticket: Option<TicketNo>,
-        event: &LogEvent,
+        recorded: &Recorded,
     ) -> StoreResult<NewEntry> {
-        let body =
-            String::from_utf8(event.to_body()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let body = String::from_utf8(recorded.body.clone())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let kind = recorded.event.kind();
         let actor = actor.id.to_string();
         let seq = self.head.seq + 1;
         let fields = EntryFields {
@@ -46,7 +47,7 @@ impl Chain {
             at_ms: at.as_millisecond(),
             actor: &actor,
             ticket: ticket.map(TicketNo::to_storage),
-            kind: event.kind(),
+            kind,
             body: body.as_bytes(),
         };
         let hash = entry_hash(&self.head.hash, &fields);
@@ -54,7 +55,7 @@ impl Chain {
             seq: seq as i64,
             at_ms: fields.at_ms,
             ticket: fields.ticket,
-            kind: event.kind(),
+            kind,
             prev: self.head.hash.to_hex(),
             hash: hash.to_hex(),
             actor,

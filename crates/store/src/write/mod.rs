@@ -12,12 +12,14 @@ mod chain;
 mod plan;
 mod projection;
 mod queue;
+mod replay;
 
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
 pub(crate) use plan::{catch_up, write_batch};
 pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets};
 pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
+pub(crate) use replay::{LogRow, Replay, Rewrite, compare, report_upgrade};
 
 use domain::audit::ChainHead;
 use domain::ids::{TicketNo, UserId};
@@ -31,7 +33,7 @@ use crate::{SealedContact, StoreResult};
 #[allow(async_fn_in_trait)]
 pub(crate) trait WriteTx {
     /// The chain's head as stored, locked against other writers until the transaction ends.
-    async fn head(&mut self) -> StoreResult<(ChainHead, Timestamp)>;
+    async fn head(&mut self) -> StoreResult<(ChainHead, domain::time::LogTime)>;
     /// Stores the head after the batch (a backend that derives it from the log does nothing).
     async fn save_head(&mut self, chain: &Chain) -> StoreResult<()>;
     /// Admin events of the registry's kinds after `seq`, as `(seq, kind, body)`.

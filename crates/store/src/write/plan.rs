@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use domain::admin::{AdminCommand, AdminEvent, decide_admin};
-use domain::audit::LogEvent;
+use domain::audit::{LogEvent, Recorded};
 use domain::ids::TicketNo;
 use domain::notify::notice_for;
 use domain::org::Actor;
 use domain::ticket::{Context, Ticket, TicketCommand, TicketEvent, decide};
+use domain::time::LogTime;
 use jiff::Timestamp;
 
 use super::{Chain, Keys, TicketCache, TicketRow, WriteTx};
@@ -21,7 +22,7 @@ use crate::{Command, Committed, SealedContact, Secret, StoreError, StoreResult, 
 pub(crate) enum Plan<'a> {
     Ticket {
         no: TicketNo,
-        at: Timestamp,
+        at: LogTime,
         actor: &'a Actor,
         /// A new ticket's day and counter, its sealed contact and photo.
         receive: Option<(
@@ -30,26 +31,29 @@ pub(crate) enum Plan<'a> {
             Option<&'a SealedContact>,
             Option<&'a crate::SealedPhoto>,
         )>,
-        events: Vec<(TicketNo, TicketEvent)>,
+        /// The events with the bytes the log will hold; the states below folded what those
+        /// bytes read back as.
+        events: Vec<(TicketNo, TicketEvent, Recorded)>,
         /// State after the events, with the projection keys before them (none for a new ticket).
         tickets: BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
     },
     Admin {
-        at: Timestamp,
+        at: LogTime,
         actor: &'a Actor,
         event: AdminEvent,
+        recorded: Recorded,
         command: &'a AdminCommand,
         secret: Option<&'a Secret>,
         /// The registry after the event, when it changes it.
         registry: Option<Registry>,
     },
     Delivery {
-        at: Timestamp,
+        at: LogTime,
         seq: u64,
         outcome: &'a crate::Delivery,
     },
     Expire {
-        at: Timestamp,
+        at: LogTime,
         created_before: Timestamp,
         reason: &'a str,
     },
@@ -132,7 +136,7 @@ async fn prepare<'a, T: WriteTx>(
             answer_on_call,
             photo,
         } => {
-            let date = registry.rules.calendar.local_date(at);
+            let date = registry.rules.calendar.local_date(at.timestamp());
             let day = date.to_string();
             let counter = tx.day_counter(&day).await? + 1;
             let no = TicketNo::new(date, counter).map_err(domain::DomainError::from)?;
@@ -185,17 +189,21 @@ async fn prepare<'a, T: WriteTx>(
                     event.kind()
                 )));
             }
-            let next = if REGISTRY_KINDS.contains(&event.kind()) {
-                let mut next = registry.clone();
-                next.apply(&event)?;
-                Some(next)
-            } else {
-                None
+            let recorded = record_event(LogEvent::Admin(event.clone()))?;
+            let next = match &recorded.event {
+                // The registry folds what the log will hold, as it does when it is rebuilt.
+                LogEvent::Admin(logged) if REGISTRY_KINDS.contains(&logged.kind()) => {
+                    let mut next = registry.clone();
+                    next.apply(logged)?;
+                    Some(next)
+                }
+                _ => None,
             };
             Ok(Plan::Admin {
                 at,
                 actor,
                 event,
+                recorded,
                 command,
                 secret: secret.as_ref(),
                 registry: next,
@@ -238,16 +246,23 @@ fn only_the_server(actor: &Actor) -> StoreResult<()> {
 }
 
 type Decided = (
-    Vec<(TicketNo, TicketEvent)>,
+    Vec<(TicketNo, TicketEvent, Recorded)>,
     BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
 );
+
+/// The event with the bytes the log will hold for it, and read back from them.
+fn record_event(event: LogEvent) -> StoreResult<Recorded> {
+    event
+        .recorded()
+        .map_err(|e| StoreError::Corrupt(format!("{} does not read back: {e}", event.kind())))
+}
 
 async fn decide_ticket<T: WriteTx>(
     tx: &mut T,
     cache: &TicketCache,
     registry: &Registry,
     actor: &Actor,
-    at: Timestamp,
+    at: LogTime,
     command: &TicketCommand,
 ) -> StoreResult<Decided> {
     let mut current = BTreeMap::new();
@@ -264,7 +279,7 @@ async fn decide_ticket<T: WriteTx>(
         rules: &registry.rules,
         directory: registry,
         actor,
-        now: at,
+        now: at.timestamp(),
     };
     let events = decide(&ctx, command, &current)?;
     let mut tickets: BTreeMap<TicketNo, (Ticket, Option<Keys>)> = current
@@ -275,17 +290,26 @@ async fn decide_ticket<T: WriteTx>(
         })
         .collect();
     let corrupt = |e: domain::ticket::EvolveError| StoreError::Corrupt(e.to_string());
-    for (no, event) in &events {
-        match tickets.get_mut(no) {
-            Some((ticket, _)) => ticket.apply(at, event).map_err(corrupt)?,
+    let mut recorded = Vec::with_capacity(events.len());
+    for (no, event) in events {
+        let logged = record_event(LogEvent::Ticket(event.clone()))?;
+        let LogEvent::Ticket(read_back) = &logged.event else {
+            return Err(StoreError::Corrupt(format!(
+                "{} read back as another kind of event",
+                event.kind()
+            )));
+        };
+        match tickets.get_mut(&no) {
+            Some((ticket, _)) => ticket.apply(at, read_back).map_err(corrupt)?,
             None => {
                 let ticket =
-                    Ticket::start(*no, at, &actor.id.to_string(), event).map_err(corrupt)?;
-                tickets.insert(*no, (ticket, None));
+                    Ticket::start(no, at, &actor.id.to_string(), read_back).map_err(corrupt)?;
+                tickets.insert(no, (ticket, None));
             }
         }
+        recorded.push((no, event, logged));
     }
-    Ok((events, tickets))
+    Ok((recorded, tickets))
 }
 
 /// Writes a decided command. An error here leaves the transaction half-written: the caller
@@ -316,9 +340,8 @@ async fn record<T: WriteTx>(
                 }
             }
             let mut written = Vec::with_capacity(events.len());
-            for (ticket, event) in events {
-                let entry =
-                    chain.next(at, actor, Some(ticket), &LogEvent::Ticket(event.clone()))?;
+            for (ticket, event, logged) in events {
+                let entry = chain.next(at, actor, Some(ticket), &logged)?;
                 tx.insert_entry(&entry).await?;
                 // A message for the citizen, in the same transaction as the step it reports.
                 let contact = tickets.get(&ticket).and_then(|(t, _)| t.contact);
@@ -328,7 +351,7 @@ async fn record<T: WriteTx>(
                         ticket,
                         notice,
                         contact,
-                        created_at: at,
+                        created_at: at.timestamp(),
                         attempts: 0,
                     };
                     tx.insert_outbox(&item).await?;
@@ -357,15 +380,17 @@ async fn record<T: WriteTx>(
             at,
             actor,
             event,
+            recorded,
             command,
             secret,
             registry: next,
         } => {
             if let AdminCommand::RevokeToken { token_id, user } = command {
-                tx.revoke_token(token_id, user.as_str(), at).await?;
+                tx.revoke_token(token_id, user.as_str(), at.timestamp())
+                    .await?;
             }
-            store_secret(tx, &event, secret, at).await?;
-            let entry = chain.next(at, actor, None, &LogEvent::Admin(event.clone()))?;
+            store_secret(tx, &event, secret, at.timestamp()).await?;
+            let entry = chain.next(at, actor, None, &recorded)?;
             tx.insert_entry(&entry).await?;
             if let Some(next) = next {
                 *registry = Arc::new(next);
@@ -376,7 +401,7 @@ async fn record<T: WriteTx>(
             })
         }
         Plan::Delivery { at, seq, outcome } => {
-            let recorded = tx.record_delivery(seq, outcome, at).await?;
+            let recorded = tx.record_delivery(seq, outcome, at.timestamp()).await?;
             Ok(Committed::Delivery { seq, recorded })
         }
         Plan::Expire {
@@ -384,7 +409,9 @@ async fn record<T: WriteTx>(
             created_before,
             reason,
         } => {
-            let count = tx.expire_outbox(created_before, reason, at).await?;
+            let count = tx
+                .expire_outbox(created_before, reason, at.timestamp())
+                .await?;
             Ok(Committed::Expired { count })
         }
     }

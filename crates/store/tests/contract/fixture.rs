@@ -1,5 +1,6 @@
 //! A small city, its people and helpers to submit commands as them.
 
+use domain::time::LogTime;
 use std::collections::BTreeSet;
 
 use domain::admin::AdminCommand;
@@ -56,7 +57,7 @@ async fn admin(store: &dyn Store, command: AdminCommand) {
     store
         .submit(Submission {
             actor: Actor::system("test"),
-            now: t0(),
+            now: LogTime::of(t0()),
             command: Command::Admin {
                 command,
                 secret: None,
@@ -187,7 +188,7 @@ pub async fn receive_at(
     let committed = store
         .submit(Submission {
             actor: operator(),
-            now,
+            now: LogTime::of(now),
             command: Command::Receive {
                 request: request(category),
                 contact,
@@ -216,7 +217,7 @@ pub async fn act(
     store
         .submit(Submission {
             actor,
-            now,
+            now: LogTime::of(now),
             command: Command::Ticket { no, action },
         })
         .await

@@ -3,6 +3,7 @@
 
 use domain::notify::Notice;
 use domain::ticket::TicketAction;
+use domain::time::LogTime;
 use jiff::SignedDuration;
 use store::{Command, Committed, Delivery, OutboxCounts, Store, Submission};
 
@@ -12,7 +13,7 @@ async fn settle(store: &dyn Store, at: jiff::Timestamp, command: Command) -> Com
     store
         .submit(Submission {
             actor: domain::org::Actor::system("notifier"),
-            now: at,
+            now: LogTime::of(at),
             command,
         })
         .await
@@ -56,7 +57,7 @@ pub async fn messages_are_written_with_their_events_and_settled_once(store: &dyn
     let refused = store
         .submit(Submission {
             actor: dispatcher(),
-            now: at_hours(1),
+            now: LogTime::of(at_hours(1)),
             command: Command::Deliver {
                 seq: message.seq,
                 outcome: Delivery::Sent,

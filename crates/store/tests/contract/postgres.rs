@@ -2,6 +2,7 @@
 //! `MINSHENG_TEST_POSTGRES_URL`, plus what only a shared server shows: several nodes writing to
 //! one database, and raw edits behind the store's back.
 
+use domain::time::LogTime;
 use std::sync::Arc;
 
 use domain::ticket::{Status, TicketAction};
@@ -99,7 +100,7 @@ async fn several_nodes_writing_at_once_keep_one_chain() {
     nodes[0]
         .submit(store::Submission {
             actor: domain::org::Actor::system("test"),
-            now: t0(),
+            now: LogTime::of(t0()),
             command: store::Command::Admin {
                 command: domain::admin::AdminCommand::CreateUser(newcomer.clone()),
                 secret: None,
@@ -154,7 +155,9 @@ async fn rebuild_repairs_projections_and_the_log_refuses_edits() {
         1
     );
     let report = store.rebuild().await.unwrap();
-    assert_eq!(report.differing, vec![no]);
+    assert_eq!(report.differing.len(), 1);
+    assert_eq!(report.differing[0].no, no);
+    assert_eq!(report.differing[0].fields, ["status"]);
     assert!(
         store
             .tickets(TicketQuery {

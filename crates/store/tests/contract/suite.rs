@@ -1,5 +1,6 @@
 //! The behaviours every backend must show. Each function gets a fresh, bootstrapped store.
 
+use domain::time::LogTime;
 use std::collections::BTreeSet;
 
 use domain::DomainError;
@@ -114,7 +115,7 @@ pub async fn a_lifecycle_commits_projects_and_chains(store: &dyn Store) {
         ]
     );
     assert_eq!(log[0].actor, "op");
-    assert_eq!(log[2].at, at_hours(2));
+    assert_eq!(log[2].at.timestamp(), at_hours(2));
 
     let new_head = store.audit_head().await.unwrap();
     assert_eq!(new_head.seq, head.seq + 6);
@@ -242,7 +243,7 @@ pub async fn secrets_stay_beside_the_log(store: &dyn Store) {
     store
         .submit(Submission {
             actor: system.clone(),
-            now: t0(),
+            now: LogTime::of(t0()),
             command: Command::Admin {
                 command: AdminCommand::CreateUser(newcomer.clone()),
                 secret: Some(Secret::PasswordHash(secret_hash.clone())),
@@ -265,7 +266,7 @@ pub async fn secrets_stay_beside_the_log(store: &dyn Store) {
     store
         .submit(Submission {
             actor: system.clone(),
-            now: t0(),
+            now: LogTime::of(t0()),
             command: Command::Admin {
                 command: issue,
                 secret: Some(Secret::TokenHash(token_hash)),
@@ -286,7 +287,7 @@ pub async fn secrets_stay_beside_the_log(store: &dyn Store) {
     let wrong_owner = store
         .submit(Submission {
             actor: system.clone(),
-            now: at_hours(1),
+            now: LogTime::of(at_hours(1)),
             command: Command::Admin {
                 command: revoke("tok1", "op"),
                 secret: None,
@@ -297,7 +298,7 @@ pub async fn secrets_stay_beside_the_log(store: &dyn Store) {
     store
         .submit(Submission {
             actor: system.clone(),
-            now: at_hours(1),
+            now: LogTime::of(at_hours(1)),
             command: Command::Admin {
                 command: revoke("tok1", "newcomer"),
                 secret: None,
@@ -316,7 +317,7 @@ pub async fn secrets_stay_beside_the_log(store: &dyn Store) {
     let duplicate = store
         .submit(Submission {
             actor: system,
-            now: t0(),
+            now: LogTime::of(t0()),
             command: Command::Admin {
                 command: AdminCommand::CreateUser(newcomer),
                 secret: None,
@@ -431,7 +432,7 @@ pub async fn the_registry_follows_admin_events(store: &dyn Store) {
     policy.kpi.satisfaction = 40;
     let set = |policy| Submission {
         actor: domain::org::Actor::system("test"),
-        now: t0(),
+        now: LogTime::of(t0()),
         command: Command::Admin {
             command: AdminCommand::SetPolicy(policy),
             secret: None,

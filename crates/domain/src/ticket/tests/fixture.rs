@@ -15,6 +15,7 @@ use crate::ticket::{
     Channel, Context, Directory, EmergencyService, FollowUpOutcome, Location, NewTicket,
     RequestKind, Satisfaction, Status, Ticket, TicketAction, TicketCommand, TicketEvent, decide,
 };
+use crate::time::LogTime;
 
 pub struct Dir {
     pub units: BTreeMap<UnitId, Unit>,
@@ -172,20 +173,26 @@ impl World {
             .into_iter()
             .filter_map(|no| self.tickets.get(&no).map(|t| (no, t.clone())))
             .collect();
+        // Where the clock enters the write path: at the log's resolution, as the store does.
+        let at = LogTime::of(self.now);
         let ctx = Context {
             rules: &self.rules,
             directory: &self.dir,
             actor,
-            now: self.now,
+            now: at.timestamp(),
         };
         let events = decide(&ctx, &command, &needed)?;
         for (no, event) in &events {
-            self.append(actor, *no, event);
+            // Fold what the log will hold, as the store's writer does.
+            let recorded = LogEvent::Ticket(event.clone()).recorded().unwrap();
+            let LogEvent::Ticket(logged) = &recorded.event else {
+                unreachable!("a ticket event reads back as a ticket event")
+            };
+            self.append(actor, *no, at, logged.kind(), &recorded.body);
             match self.tickets.get_mut(no) {
-                Some(ticket) => ticket.apply(self.now, event).unwrap(),
+                Some(ticket) => ticket.apply(at, logged).unwrap(),
                 None => {
-                    let ticket =
-                        Ticket::start(*no, self.now, &actor.id.to_string(), event).unwrap();
+                    let ticket = Ticket::start(*no, at, &actor.id.to_string(), logged).unwrap();
                     self.tickets.insert(*no, ticket);
                 }
             }
@@ -193,17 +200,16 @@ impl World {
         Ok(events.into_iter().map(|(_, e)| e).collect())
     }
 
-    fn append(&mut self, actor: &Actor, no: TicketNo, event: &TicketEvent) {
-        let body = LogEvent::Ticket(event.clone()).to_body();
+    fn append(&mut self, actor: &Actor, no: TicketNo, at: LogTime, kind: &str, body: &[u8]) {
         let seq = self.log.len() as u64 + 1;
         let actor = actor.id.to_string();
         let fields = EntryFields {
             seq,
-            at_ms: self.now.as_millisecond(),
+            at_ms: at.as_millisecond(),
             actor: &actor,
             ticket: Some(no.to_storage()),
-            kind: event.kind(),
-            body: &body,
+            kind,
+            body,
         };
         let hash = entry_hash(&self.head, &fields);
         self.log.push(StoredEntry {
@@ -211,8 +217,8 @@ impl World {
             at_ms: fields.at_ms,
             actor: actor.clone(),
             ticket: fields.ticket,
-            kind: event.kind().into(),
-            body: body.clone(),
+            kind: kind.into(),
+            body: body.to_vec(),
             prev: self.head.to_hex(),
             hash: hash.to_hex(),
         });
@@ -306,7 +312,7 @@ impl World {
             .iter()
             .map(|s| s.decode().unwrap())
             .filter_map(|e| match e.event {
-                LogEvent::Ticket(t) => Some((e.ticket.unwrap(), e.at, t)),
+                LogEvent::Ticket(t) => Some((e.ticket.unwrap(), e.at.timestamp(), t)),
                 LogEvent::Admin(_) => None,
             })
             .collect()

@@ -29,8 +29,11 @@ enum Step {
         ticket: usize,
         choice: u32,
     },
+    /// Moves the clock on by hours and a fraction of a second, so that it reads sub-millisecond
+    /// parts as a real clock does; the log keeps milliseconds and a rebuild must still agree.
     Advance {
         hours: i64,
+        nanos: i64,
     },
 }
 
@@ -65,7 +68,7 @@ fn step() -> impl Strategy<Value = Step> {
         8 => (0usize..6, prop::option::weighted(0.2, 0usize..6), 0u8..15, any::<bool>(), 0u32..12)
             .prop_map(|(ticket, actor, action, flag, n)| Step::Act { ticket, actor, action, flag, n }),
         12 => (0usize..8, any::<u32>()).prop_map(|(ticket, choice)| Step::Progress { ticket, choice }),
-        2 => (1i64..96).prop_map(|hours| Step::Advance { hours }),
+        2 => (1i64..96, 0i64..1_000_000_000).prop_map(|(hours, nanos)| Step::Advance { hours, nanos }),
     ]
 }
 
@@ -207,6 +210,8 @@ proptest! {
     #[test]
     fn random_command_sequences_keep_every_guarantee(steps in prop::collection::vec(step(), 1..120)) {
         let mut w = World::new();
+        // A real clock: nanoseconds the log does not keep.
+        w.now += SignedDuration::from_nanos(190_780_306);
         let start = w.now;
         let actors = [operator(), dispatcher(), handler("roads"), handler("water"), follow_up_agent(), supervisor()];
         let mut reply_deadlines: std::collections::BTreeMap<(crate::ids::TicketNo, usize), Timestamp> = Default::default();
@@ -215,7 +220,9 @@ proptest! {
                 Step::Receive { confidential } => {
                     w.receive_with(request(confidential), Some(ContactId(1)));
                 }
-                Step::Advance { hours } => w.now += SignedDuration::from_hours(hours),
+                Step::Advance { hours, nanos } => {
+                    w.now += SignedDuration::from_hours(hours) + SignedDuration::from_nanos(nanos);
+                }
                 Step::Progress { ticket, choice } => {
                     let keys: Vec<_> = w.tickets.keys().copied().collect();
                     let Some(no) = keys.get(ticket % keys.len().max(1)).copied() else { continue };
