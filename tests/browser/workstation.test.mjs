@@ -190,6 +190,18 @@ test("the centre sees the masked contact, and a reveal asks for a reason and is 
   assert.ok((await dispatcher.textContent("#contact")).includes("13912345678"));
   assert.ok((await dispatcher.textContent(".timeline")).includes("查看联系方式"));
   await shot(dispatcher, "11-ticket-revealed");
+
+  // The supervisor sees who looked at the ticket: the dispatcher's read and reveal among them.
+  const supervisor = await as("supervisor");
+  await supervisor.goto(`${server.url}/privacy`);
+  await supervisor.fill("#privacy-no", ticket);
+  await Promise.all([supervisor.waitForNavigation(), supervisor.click("form.filters button[type=submit]")]);
+  const trail = await supervisor.textContent("#ticket-access");
+  for (const expected of ["dispatcher", "查阅工单", "查看联系方式", "市民要求回电核实", "operator"]) {
+    assert.ok(trail.includes(expected), `${expected} in the ticket's access trail: ${trail}`);
+  }
+  assert.ok(await supervisor.locator("#people td").count(), "everyone's looks are counted");
+  await shot(supervisor, "11b-privacy-ticket");
 });
 
 test("pages switch to English and every main page renders for its role", async () => {

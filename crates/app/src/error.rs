@@ -19,6 +19,10 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
 
+    /// The caller asked too often: a budget or a rate was spent. The refusal is recorded.
+    #[error("{0}")]
+    TooMany(String),
+
     /// The service cannot take the request now (shutting down, overloaded).
     #[error("{0}")]
     Unavailable(String),

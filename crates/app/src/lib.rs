@@ -4,6 +4,7 @@
 //!
 //! Invariant: no HTTP, no HTML, no SQL here; the store is reached only through its trait.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod bootstrap;

@@ -2,11 +2,11 @@
 //! or here for reads), and leaves the audit record to the store's transaction.
 
 use domain::DomainError;
+use domain::access::{AccessEvent, ReadPart, Seat, in_queue};
 use domain::audit::LogEvent;
 use domain::ids::{CategoryCode, DivisionCode, TicketNo, TierCode, UnitId};
 use domain::org::Actor;
 use domain::permission::{Action, ContactVisibility, contact_visibility, require};
-use domain::phone::PhoneNumber;
 use domain::privacy::Contact;
 use domain::ticket::{
     Channel, Coordinates, Location, NewTicket, RequestKind, Status, Ticket, TicketAction,
@@ -46,6 +46,15 @@ pub struct NewTicketInput {
     pub photo: Option<Vec<u8>>,
 }
 
+/// What a ticket's page shows.
+#[derive(Clone, Debug)]
+pub struct TicketPage {
+    pub view: TicketView,
+    /// The actions the ticket offers this actor now.
+    pub offers: Vec<Action>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
 /// A contact shown in full, and where the log recorded that it was.
 #[derive(Clone, Debug)]
 pub struct RevealedContact {
@@ -70,8 +79,44 @@ pub struct ListFilter {
     pub due_first: bool,
 }
 
+impl ListFilter {
+    /// The filter as the access trail records it: every condition that chose the tickets.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.statuses.is_empty() {
+            let statuses: Vec<_> = self.statuses.iter().map(|s| s.as_str()).collect();
+            parts.push(format!("status={}", statuses.join(",")));
+        }
+        if let Some(unit) = &self.unit {
+            parts.push(format!("unit={unit}"));
+        }
+        if let Some(category) = &self.category {
+            parts.push(format!("category={category}"));
+        }
+        if self.overdue {
+            parts.push("overdue".to_owned());
+        }
+        if let Some(hours) = self.due_within_hours {
+            parts.push(format!("due_within_hours={hours}"));
+        }
+        if let Some(from) = self.received_from {
+            parts.push(format!("received_from={from}"));
+        }
+        if let Some(to) = self.received_to {
+            parts.push(format!("received_to={to}"));
+        }
+        if let Some(before) = self.before {
+            parts.push(format!("before={before}"));
+        }
+        if self.due_first {
+            parts.push("order=due".to_owned());
+        }
+        parts.push(format!("limit={}", self.limit));
+        parts.join(" ")
+    }
+}
+
 const DEFAULT_TIER: &str = "general";
-const HISTORY_LIMIT: u32 = 20;
 
 impl App {
     /// 受理: records a request; with `answer_on_call` it is answered and closed at once (直办).
@@ -163,26 +208,59 @@ impl App {
     }
 
     /// One ticket with its contact masked (or absent, for unit staff on a confidential ticket).
+    /// The read is recorded in the access trail.
     pub async fn ticket(
         &self,
         actor: &Actor,
         now: Timestamp,
         no: TicketNo,
     ) -> AppResult<TicketView> {
-        let ticket = self.visible_ticket(actor, no).await?;
-        let contact = match (contact_visibility(actor, &ticket), ticket.contact) {
+        let ticket = self.read_ticket(actor, now, no, ReadPart::Detail).await?;
+        self.view_of(actor, now, &ticket).await
+    }
+
+    /// A ticket's page: the ticket, the actions it offers this actor, and its timeline, read
+    /// (and recorded) once.
+    pub async fn ticket_page(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+    ) -> AppResult<TicketPage> {
+        let ticket = self.read_ticket(actor, now, no, ReadPart::Detail).await?;
+        Ok(TicketPage {
+            view: self.view_of(actor, now, &ticket).await?,
+            offers: domain::ticket::offered_actions(actor, &ticket),
+            timeline: self.timeline_of(no).await?,
+        })
+    }
+
+    /// The view of a ticket the actor may see, its contact masked (or absent).
+    async fn view_of(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        ticket: &Ticket,
+    ) -> AppResult<TicketView> {
+        let contact = match (contact_visibility(actor, ticket), ticket.contact) {
             (ContactVisibility::Masked, Some(id)) => match self.store.contact(id).await? {
                 Some(sealed) => Some(self.vault.open(&sealed)?.masked()),
                 None => None,
             },
             _ => None,
         };
-        Ok(TicketView::of(&ticket, &self.registry(), now, contact))
+        Ok(TicketView::of(ticket, &self.registry(), now, contact))
     }
 
     /// The photo attached to a ticket, for those who may view the ticket: `(media type, bytes)`.
-    pub async fn ticket_photo(&self, actor: &Actor, no: TicketNo) -> AppResult<(String, Vec<u8>)> {
-        self.visible_ticket(actor, no).await?;
+    /// Each view is recorded.
+    pub async fn ticket_photo(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+    ) -> AppResult<(String, Vec<u8>)> {
+        self.read_ticket(actor, now, no, ReadPart::Photo).await?;
         let sealed = self
             .store
             .photo(no)
@@ -191,9 +269,18 @@ impl App {
         Ok((sealed.content_type.clone(), self.vault.open_photo(&sealed)?))
     }
 
-    /// The ticket's whole history from the audit log.
-    pub async fn timeline(&self, actor: &Actor, no: TicketNo) -> AppResult<Vec<TimelineEntry>> {
-        self.visible_ticket(actor, no).await?;
+    /// The ticket's whole history from the audit log (the read is recorded).
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        no: TicketNo,
+    ) -> AppResult<Vec<TimelineEntry>> {
+        self.read_ticket(actor, now, no, ReadPart::Timeline).await?;
+        self.timeline_of(no).await
+    }
+
+    async fn timeline_of(&self, no: TicketNo) -> AppResult<Vec<TimelineEntry>> {
         let entries = self.store.ticket_log(no).await?;
         Ok(entries
             .into_iter()
@@ -201,6 +288,7 @@ impl App {
                 let mut details = match &e.event {
                     LogEvent::Ticket(t) => serde_json::to_value(t).unwrap_or_default(),
                     LogEvent::Admin(a) => serde_json::to_value(a).unwrap_or_default(),
+                    LogEvent::Access(a) => serde_json::to_value(a).unwrap_or_default(),
                 };
                 if let Some(map) = details.as_object_mut() {
                     map.remove("kind");
@@ -246,12 +334,38 @@ impl App {
         })
     }
 
+    /// A page of tickets with their descriptions; the page is recorded in the access trail
+    /// with the filter that chose it.
     pub async fn list(
         &self,
         actor: &Actor,
         now: Timestamp,
         filter: ListFilter,
     ) -> AppResult<Vec<TicketView>> {
+        let listing = filter.describe();
+        let tickets = self.list_unrecorded(actor, now, filter).await?;
+        if !tickets.is_empty() {
+            let event = AccessEvent::TicketsListed {
+                tickets: tickets.iter().map(|t| t.no).collect(),
+                listing,
+                seat: Seat::of(actor),
+            };
+            self.record_access(actor, now, event).await?;
+        }
+        let registry = self.registry();
+        Ok(tickets
+            .iter()
+            .map(|t| TicketView::of(t, &registry, now, None))
+            .collect())
+    }
+
+    /// The tickets of a list, for a use case that records the look itself (an export).
+    pub(crate) async fn list_unrecorded(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        filter: ListFilter,
+    ) -> AppResult<Vec<Ticket>> {
         let unit = scope(actor, filter.unit)?;
         let query = TicketQuery {
             statuses: filter.statuses,
@@ -271,14 +385,7 @@ impl App {
                 filter.limit.min(500)
             },
         };
-        let registry = self.registry();
-        Ok(self
-            .store
-            .tickets(query)
-            .await?
-            .iter()
-            .map(|t| TicketView::of(t, &registry, now, None))
-            .collect())
+        Ok(self.store.tickets(query).await?)
     }
 
     pub async fn status_counts(
@@ -291,24 +398,23 @@ impl App {
         Ok(self.store.status_counts(unit, now).await?)
     }
 
-    /// A caller's earlier tickets, found by the keyed hash of the number: nothing is decrypted.
-    pub async fn caller_history(
+    /// A ticket the actor may view, its read recorded before it is returned.
+    async fn read_ticket(
         &self,
         actor: &Actor,
         now: Timestamp,
-        phone: &str,
-    ) -> AppResult<Vec<TicketView>> {
-        require(actor, Action::SearchCallerHistory, None)?;
-        let phone = PhoneNumber::parse(phone).map_err(DomainError::from)?;
-        let registry = self.registry();
-        let tickets = self
-            .store
-            .caller_history(self.vault.phone_index(&phone), HISTORY_LIMIT)
-            .await?;
-        Ok(tickets
-            .iter()
-            .map(|t| TicketView::of(t, &registry, now, None))
-            .collect())
+        no: TicketNo,
+        part: ReadPart,
+    ) -> AppResult<Ticket> {
+        let ticket = self.visible_ticket(actor, no).await?;
+        let event = AccessEvent::TicketRead {
+            ticket: no,
+            part,
+            seat: Seat::of(actor),
+            in_queue: in_queue(actor, &ticket),
+        };
+        self.record_access(actor, now, event).await?;
+        Ok(ticket)
     }
 
     async fn visible_ticket(&self, actor: &Actor, no: TicketNo) -> AppResult<Ticket> {

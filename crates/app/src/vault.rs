@@ -228,6 +228,19 @@ impl Vault {
         mac.finalize().into_bytes().into()
     }
 
+    /// A tag only this installation can make for `message` (HMAC-SHA256 under the index key,
+    /// kept apart from phone indexes by `purpose`): proof that the server issued something.
+    pub fn tag(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let Ok(mut mac) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.index_key) else {
+            return [0; 32];
+        };
+        mac.update(b"minsheng.tag.v1\0");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
     /// A fresh contact id: random, so ids reveal nothing about order or volume.
     pub fn new_contact_id() -> AppResult<ContactId> {
         let mut bytes = [0u8; 8];

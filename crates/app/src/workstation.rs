@@ -7,7 +7,7 @@ use domain::category::match_score;
 use domain::ids::{TicketNo, UnitId};
 use domain::org::Actor;
 use domain::permission::{Action, may_ever, require};
-use domain::ticket::{Status, likely_same_matter, offered_actions};
+use domain::ticket::{Status, likely_same_matter};
 use jiff::{SignedDuration, Timestamp};
 use store::TicketQuery;
 
@@ -85,22 +85,6 @@ impl App {
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.code.cmp(&b.1.code)));
         scored.into_iter().take(limit).map(|(_, s)| s).collect()
-    }
-
-    /// One ticket as `ticket` shows it, with the actions this actor may take on it now.
-    pub async fn ticket_with_offers(
-        &self,
-        actor: &Actor,
-        now: Timestamp,
-        no: TicketNo,
-    ) -> AppResult<(TicketView, Vec<Action>)> {
-        let view = self.ticket(actor, now, no).await?;
-        let ticket = self
-            .store
-            .ticket(no)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("ticket {no} does not exist")))?;
-        Ok((view, offered_actions(actor, &ticket)))
     }
 
     /// The deadlines a dispatch made now would set, and the units to choose from.

@@ -12,6 +12,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use crate::access::AccessEvent;
 use crate::admin::AdminEvent;
 use crate::ids::TicketNo;
 use crate::ticket::TicketEvent;
@@ -275,6 +276,8 @@ impl fmt::Display for ChainHead {
 pub enum LogEvent {
     Ticket(TicketEvent),
     Admin(AdminEvent),
+    /// A look at personal data (the access trail, `access`).
+    Access(AccessEvent),
 }
 
 impl LogEvent {
@@ -282,6 +285,7 @@ impl LogEvent {
         match self {
             Self::Ticket(e) => e.kind(),
             Self::Admin(e) => e.kind(),
+            Self::Access(e) => e.kind(),
         }
     }
 
@@ -290,6 +294,7 @@ impl LogEvent {
         let result = match self {
             Self::Ticket(e) => serde_json::to_vec(e),
             Self::Admin(e) => serde_json::to_vec(e),
+            Self::Access(e) => serde_json::to_vec(e),
         };
         // Serializing these plain data types cannot fail (no maps with non-string keys, no
         // custom serializers that error).
@@ -299,6 +304,8 @@ impl LogEvent {
     pub fn from_body(kind: &str, body: &[u8]) -> Result<Self, serde_json::Error> {
         if kind.starts_with("ticket.") {
             serde_json::from_slice(body).map(Self::Ticket)
+        } else if kind.starts_with("access.") {
+            serde_json::from_slice(body).map(Self::Access)
         } else {
             serde_json::from_slice(body).map(Self::Admin)
         }

@@ -2,6 +2,7 @@
 //! KPI formulas and the hash-chained audit record. Invariant: no IO, no clock, no async — time,
 //! the actor and every lookup are parameters.
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod calendar;

@@ -29,10 +29,12 @@ pub enum Action {
     AddNote,
     RevealContact,
     ViewTicket,
-    /// Listing a caller's earlier tickets by phone number.
+    /// Listing a caller's earlier tickets by phone number: only while taking a call.
     SearchCallerHistory,
     ViewKpi,
     ViewAudit,
+    /// Reading the access trail: who looked at what (the privacy page).
+    ViewAccessTrail,
     Export,
     ManageOrganisation,
     ManageUsers,
@@ -81,6 +83,7 @@ impl Action {
             Self::SearchCallerHistory => "look up a caller's earlier tickets",
             Self::ViewKpi => "view KPIs and rankings",
             Self::ViewAudit => "read the audit record",
+            Self::ViewAccessTrail => "see who looked at citizens' data (the privacy page)",
             Self::Export => "export data",
             Self::ManageOrganisation => "manage units, categories and the calendar",
             Self::ManageUsers => "manage users and tokens",
@@ -139,7 +142,7 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             _ => false,
         },
         Dispatcher => match action {
-            SearchCallerHistory | ViewKpi => true,
+            ViewKpi => true,
             Dispatch | DecideReturn | DecideExtension | Merge | HandOff | Urge | ViewTicket
             | AddNote | RevealContact => centre,
             _ => false,
@@ -151,7 +154,6 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             _ => false,
         },
         FollowUpAgent => match action {
-            SearchCallerHistory => true,
             RecordFollowUp | ViewTicket | AddNote | RevealContact => centre,
             _ => false,
         },
@@ -161,7 +163,7 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             _ => false,
         },
         Supervisor => match action {
-            ViewKpi | ViewAudit | Export => true,
+            ViewKpi | ViewAudit | ViewAccessTrail | Export => true,
             Urge | Supervise | ViewTicket | AddNote | RevealContact => centre,
             _ => false,
         },
@@ -267,6 +269,7 @@ mod tests {
             Action::SearchCallerHistory,
             Action::ViewKpi,
             Action::ViewAudit,
+            Action::ViewAccessTrail,
             Action::Export,
             Action::ManageOrganisation,
             Action::ManageUsers,

@@ -31,6 +31,36 @@ pub struct Policy {
     pub follow_up: FollowUpPolicy,
     pub extension: ExtensionPolicy,
     pub kpi: KpiWeights,
+    /// Limits on looking at personal data (absent from policies set before it existed).
+    #[serde(default)]
+    pub privacy: PrivacyPolicy,
+}
+
+/// Limits on looking at what identifies a citizen, and what the privacy page flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrivacyPolicy {
+    /// Caller-history lookups one person may make in any hour.
+    pub lookups_per_hour: u32,
+    /// How long after receiving a ticket the operator who took it may still reveal its contact.
+    pub operator_reveal_hours: u32,
+    /// Reads within `burst_minutes` that make a burst.
+    pub burst_reads: u32,
+    pub burst_minutes: u32,
+    /// A person whose reads in a day pass this multiple of their role's median is flagged.
+    pub above_median_factor: u32,
+}
+
+impl Default for PrivacyPolicy {
+    fn default() -> Self {
+        Self {
+            lookups_per_hour: 60,
+            operator_reveal_hours: 4,
+            burst_reads: 60,
+            burst_minutes: 10,
+            above_median_factor: 3,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +156,7 @@ impl Default for Policy {
                 satisfaction: 45,
                 min_follow_ups: 10,
             },
+            privacy: PrivacyPolicy::default(),
         }
     }
 }
@@ -166,6 +197,13 @@ impl Policy {
             return Err(DomainError::invalid(
                 "kpi",
                 "the three weights must add up to 100",
+            ));
+        }
+        let p = self.privacy;
+        if p.lookups_per_hour == 0 || p.burst_reads == 0 || p.burst_minutes == 0 {
+            return Err(DomainError::invalid(
+                "privacy",
+                "lookups_per_hour, burst_reads and burst_minutes must be at least 1",
             ));
         }
         if self.office_open >= self.office_close {

@@ -1,5 +1,6 @@
 //! What callers submit to the writer and what they get back.
 
+use domain::access::AccessEvent;
 use domain::admin::{AdminCommand, AdminEvent};
 use domain::ids::{ContactId, TicketNo};
 use domain::org::Actor;
@@ -47,6 +48,9 @@ pub enum Command {
         created_before: Timestamp,
         reason: String,
     },
+    /// Records a look at personal data in the access trail. A caller lookup is decided against
+    /// the reader's lookups of the last hour and may be recorded as its refusal instead.
+    Access(AccessEvent),
 }
 
 /// A photo as stored: encrypted, with the id it is bound to and its media type.
@@ -134,6 +138,11 @@ pub enum Committed {
     Expired {
         count: u64,
     },
+    /// A look was recorded: the event as logged (a refusal, when the look was refused).
+    Access {
+        seq: u64,
+        event: AccessEvent,
+    },
 }
 
 impl Committed {
@@ -141,7 +150,7 @@ impl Committed {
     pub fn last_seq(&self) -> Option<u64> {
         match self {
             Self::Ticket { events, .. } => events.last().map(|(seq, _, _)| *seq),
-            Self::Admin { seq, .. } => Some(*seq),
+            Self::Admin { seq, .. } | Self::Access { seq, .. } => Some(*seq),
             Self::Delivery { .. } | Self::Expired { .. } => None,
         }
     }
@@ -150,7 +159,10 @@ impl Committed {
     pub fn ticket(&self) -> Option<&Ticket> {
         match self {
             Self::Ticket { no, tickets, .. } => tickets.iter().find(|t| t.no == *no),
-            Self::Admin { .. } | Self::Delivery { .. } | Self::Expired { .. } => None,
+            Self::Admin { .. }
+            | Self::Delivery { .. }
+            | Self::Expired { .. }
+            | Self::Access { .. } => None,
         }
     }
 }

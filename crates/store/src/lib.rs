@@ -72,6 +72,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>>;
 
+    /// Who looked at this ticket: the access entries that showed it and its reveals, oldest first.
+    async fn ticket_access(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>>;
+
+    /// The access trail of `[from, until)`, oldest first: every look (`access.*`), every reveal
+    /// (`ticket.contact_revealed`) and every change to a user (`user.*`, for role changes).
+    async fn access_trail(
+        &self,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> StoreResult<Vec<LogEntry>>;
+
     /// Tickets whose contact has this phone index (keyed hash), newest first.
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>>;
 

@@ -26,7 +26,8 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid_input`, `not_permitted`, `wrong_state`,
-    /// `ticket_not_found`, `not_found`, `conflict`, `unauthenticated`, `unavailable`, `internal`.
+    /// `ticket_not_found`, `not_found`, `conflict`, `too_many_requests`, `unauthenticated`,
+    /// `unavailable`, `internal`.
     pub code: String,
     /// What went wrong and what would work, for a person.
     pub message: String,
@@ -71,6 +72,9 @@ impl From<AppError> for WebError {
             AppError::NotFound(m) => Self::not_found(m),
             AppError::Unauthenticated(m) => Self::unauthenticated(m),
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::TooMany(m) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m)
+            }
             AppError::Unavailable(m) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -75,7 +75,7 @@ pub fn csv(report: &KpiReport) -> String {
     );
     for u in &report.units {
         let r = &u.rates;
-        let name = u.name.replace('"', "\"\"");
+        let name = app::export::spreadsheet_cell(&u.name).replace('"', "\"\"");
         out += &format!(
             "{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             u.rank.map(|r| r.to_string()).unwrap_or_default(),

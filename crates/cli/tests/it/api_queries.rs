@@ -117,33 +117,36 @@ async fn an_operator_sees_the_callers_earlier_tickets_by_phone(t: TestApp) {
     let second = t
         .create_ticket(&operator, street_light("138 1234 1234"))
         .await;
+    let (status, intake) = t.post(Some(&operator), "/api/v1/intakes", json!({})).await;
+    assert_eq!(status, 201, "{intake}");
+    let intake = intake["intake"].as_str().unwrap();
     let (status, history) = t
         .post(
             Some(&operator),
             "/api/v1/caller-history",
-            json!({"phone": "+86 138-1234-1234"}),
+            json!({"phone": "+86 138-1234-1234", "intake": intake}),
         )
         .await;
-    assert_eq!(status, 200);
-    let found: Vec<_> = history
+    assert_eq!(status, 200, "{history}");
+    let found: Vec<_> = history["tickets"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["no"].as_str().unwrap())
         .collect();
     assert_eq!(found, [second.as_str(), first.as_str()]);
-    assert!(history[0].get("contact").is_none());
-    let handler = t.login("h-cgj").await;
-    assert_eq!(
-        t.post(
-            Some(&handler),
-            "/api/v1/caller-history",
-            json!({"phone": "13812341234"})
-        )
-        .await
-        .0,
-        403
-    );
+    assert!(history["tickets"][0].get("contact").is_none());
+    for who in ["h-cgj", "dispatcher", "followup"] {
+        let token = t.login(who).await;
+        let (status, _) = t
+            .post(
+                Some(&token),
+                "/api/v1/caller-history",
+                json!({"phone": "13812341234", "intake": intake}),
+            )
+            .await;
+        assert_eq!(status, 403, "{who} takes no calls");
+    }
     t.stop().await;
 }
 

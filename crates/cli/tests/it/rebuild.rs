@@ -376,6 +376,12 @@ async fn read_states(t: &TestApp) -> Vec<(i64, String)> {
     }
 }
 
+/// The schema as the version before the fix left it (steps 5 and later undone).
+const BACK_TO_VERSION_4: &str = "DELETE FROM schema_migrations WHERE version >= 5;
+     DROP TABLE access_index;
+     DROP INDEX log_unticketed_by_time;
+     DROP INDEX log_unticketed_by_actor;";
+
 /// Writes the states back and forgets that the upgrade step ran.
 async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&str>)]) {
     match t.backend {
@@ -388,8 +394,7 @@ async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&
                 )
                 .unwrap();
             }
-            conn.execute("DELETE FROM schema_migrations WHERE version = 5", [])
-                .unwrap();
+            conn.execute_batch(BACK_TO_VERSION_4).unwrap();
         }
         Backend::Postgres => {
             let mut pg = postgres(t).await;
@@ -404,7 +409,7 @@ async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&
                 .await
                 .unwrap();
             }
-            sqlx::query("DELETE FROM schema_migrations WHERE version = 5")
+            sqlx::raw_sql(BACK_TO_VERSION_4)
                 .execute(&mut pg)
                 .await
                 .unwrap();

@@ -308,6 +308,14 @@ impl Store for PgStore {
         read::ticket_log(&self.pool, no).await
     }
 
+    async fn ticket_access(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+        read::ticket_access(&self.pool, no).await
+    }
+
+    async fn access_trail(&self, from: Timestamp, until: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        read::access_trail(&self.pool, from, until).await
+    }
+
     async fn photo(&self, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
         read::photo(&self.pool, no).await
     }

@@ -147,6 +147,49 @@ pub(crate) async fn ticket_log(
         .collect()
 }
 
+pub(crate) async fn ticket_access(
+    db: impl PgExecutor<'_>,
+    no: TicketNo,
+) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE seq IN (SELECT seq FROM access_index WHERE no = $1)
+         UNION ALL
+         SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE ticket = $1 AND kind = 'ticket.contact_revealed'
+         ORDER BY seq",
+    )
+    .bind(no.to_storage())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| stored(r).decode().map_err(StoreError::Corrupt))
+        .collect()
+}
+
+pub(crate) async fn access_trail(
+    db: impl PgExecutor<'_>,
+    from: Timestamp,
+    until: Timestamp,
+) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE ticket IS NULL AND at >= $1 AND at < $2
+           AND (kind LIKE 'access.%' OR kind LIKE 'user.%')
+         UNION ALL
+         SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE ticket IS NOT NULL AND at >= $1 AND at < $2 AND kind = 'ticket.contact_revealed'
+         ORDER BY seq",
+    )
+    .bind(from.as_millisecond())
+    .bind(until.as_millisecond())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| stored(r).decode().map_err(StoreError::Corrupt))
+        .collect()
+}
+
 pub(crate) async fn ticket_events_between(
     db: impl PgExecutor<'_>,
     from: Timestamp,

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, Step)] = &[
     (3, Step::Sql(include_str!("migrations/0003_outbox.sql"))),
     (4, Step::Sql(include_str!("migrations/0004_photos.sql"))),
     (5, Step::ProjectionsAtLogResolution),
+    (
+        6,
+        Step::Sql(include_str!("migrations/0006_access_trail.sql")),
+    ),
 ];
 
 /// Any constant works; it only has to be the same for every node.

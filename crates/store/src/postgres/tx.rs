@@ -31,6 +31,8 @@ struct Pending {
     counters: BTreeMap<String, u32>,
     revoked: BTreeSet<(String, String)>,
     outbox: Vec<crate::OutboxItem>,
+    /// `(ticket, access entry)` pairs of the access index.
+    access_index: Vec<(i64, i64)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -86,6 +88,17 @@ impl<'c> PgTx<'c> {
             .bind(e.iter().map(|e| e.body.clone()).collect::<Vec<_>>())
             .bind(e.iter().map(|e| e.prev.clone()).collect::<Vec<_>>())
             .bind(e.iter().map(|e| e.hash.clone()).collect::<Vec<_>>())
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        if !pending.access_index.is_empty() {
+            let (numbers, seqs): (Vec<i64>, Vec<i64>) = pending.access_index.into_iter().unzip();
+            sqlx::query(
+                "INSERT INTO access_index (no, seq) SELECT * FROM UNNEST($1::bigint[], $2::bigint[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(numbers)
+            .bind(seqs)
             .execute(&mut *self.conn)
             .await?;
         }
@@ -300,6 +313,32 @@ impl WriteTx for PgTx<'_> {
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()> {
         self.pending.entries.push(entry.clone());
         Ok(())
+    }
+
+    async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()> {
+        self.pending.access_index.push((no.to_storage(), seq));
+        Ok(())
+    }
+
+    async fn lookups_since(&mut self, actor: &str, since: Timestamp) -> StoreResult<Vec<String>> {
+        const KIND: &str = "access.caller_looked_up";
+        let stored: Vec<(String,)> = sqlx::query_as(
+            "SELECT body FROM log WHERE ticket IS NULL AND actor = $1 AND at >= $2
+             AND kind = 'access.caller_looked_up' ORDER BY at, seq",
+        )
+        .bind(actor)
+        .bind(since.as_millisecond())
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let gathered =
+            self.pending.entries.iter().filter(|e| {
+                e.kind == KIND && e.actor == actor && e.at_ms >= since.as_millisecond()
+            });
+        Ok(stored
+            .into_iter()
+            .map(|(body,)| body)
+            .chain(gathered.map(|e| e.body.clone()))
+            .collect())
     }
 
     async fn write_ticket(&mut self, row: &TicketRow, before: Option<&Keys>) -> StoreResult<()> {

@@ -181,6 +181,14 @@ impl Store for SqliteStore {
         self.read(move |c| read::ticket_log(c, no)).await
     }
 
+    async fn ticket_access(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+        self.read(move |c| read::ticket_access(c, no)).await
+    }
+
+    async fn access_trail(&self, from: Timestamp, until: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        self.read(move |c| read::access_trail(c, from, until)).await
+    }
+
     async fn photo(&self, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
         self.read(move |c| read::photo(c, no)).await
     }

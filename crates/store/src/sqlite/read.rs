@@ -145,6 +145,48 @@ pub(crate) fn ticket_log(conn: &Connection, no: TicketNo) -> StoreResult<Vec<Log
         .collect()
 }
 
+pub(crate) fn ticket_access(conn: &Connection, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM log WHERE seq IN (SELECT seq FROM access_index WHERE no = ?1)
+         UNION ALL
+         SELECT {ENTRY_COLUMNS} FROM log WHERE ticket = ?1 AND kind = 'ticket.contact_revealed'
+         ORDER BY seq"
+    ))?;
+    let entries = stmt.query_map([no.to_storage()], rows::entry)?;
+    decode_all(entries)
+}
+
+pub(crate) fn access_trail(
+    conn: &Connection,
+    from: Timestamp,
+    until: Timestamp,
+) -> StoreResult<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM log WHERE ticket IS NULL AND at >= ?1 AND at < ?2
+           AND (kind LIKE 'access.%' OR kind LIKE 'user.%')
+         UNION ALL
+         SELECT {ENTRY_COLUMNS} FROM log WHERE ticket IS NOT NULL AND at >= ?1 AND at < ?2
+           AND kind = 'ticket.contact_revealed'
+         ORDER BY seq"
+    ))?;
+    let entries = stmt.query_map(
+        params![from.as_millisecond(), until.as_millisecond()],
+        rows::entry,
+    )?;
+    decode_all(entries)
+}
+
+fn decode_all(
+    entries: impl Iterator<Item = rusqlite::Result<domain::audit::StoredEntry>>,
+) -> StoreResult<Vec<LogEntry>> {
+    entries
+        .map(|e| {
+            e.map_err(StoreError::from)
+                .and_then(|e| e.decode().map_err(StoreError::Corrupt))
+        })
+        .collect()
+}
+
 pub(crate) fn ticket_events_between(
     conn: &Connection,
     from: Timestamp,

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, Step)] = &[
     (3, Step::Sql(include_str!("migrations/0003_outbox.sql"))),
     (4, Step::Sql(include_str!("migrations/0004_photos.sql"))),
     (5, Step::ProjectionsAtLogResolution),
+    (
+        6,
+        Step::Sql(include_str!("migrations/0006_access_trail.sql")),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

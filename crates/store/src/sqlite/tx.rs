@@ -106,6 +106,22 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT OR IGNORE INTO access_index (no, seq) VALUES (?1, ?2)")?
+            .execute(params![no.to_storage(), seq])?;
+        Ok(())
+    }
+
+    async fn lookups_since(&mut self, actor: &str, since: Timestamp) -> StoreResult<Vec<String>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT body FROM log WHERE ticket IS NULL AND actor = ?1 AND at >= ?2
+             AND kind = 'access.caller_looked_up' ORDER BY at, seq",
+        )?;
+        let rows = stmt.query_map(params![actor, since.as_millisecond()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     async fn write_ticket(&mut self, row: &TicketRow, before: Option<&Keys>) -> StoreResult<()> {
         match before {
             Some(keys) => rows::write_changes(self.0, row, keys),

@@ -50,6 +50,11 @@ pub(crate) trait WriteTx {
     async fn insert_contact(&mut self, contact: &SealedContact) -> StoreResult<()>;
     async fn insert_photo(&mut self, no: TicketNo, photo: &crate::SealedPhoto) -> StoreResult<()>;
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()>;
+    /// Notes that access entry `seq` showed ticket `no`.
+    async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()>;
+    /// The bodies of `actor`'s caller lookups (`access.caller_looked_up`) at or after `since`,
+    /// oldest first, including those written earlier in this transaction.
+    async fn lookups_since(&mut self, actor: &str, since: Timestamp) -> StoreResult<Vec<String>>;
     /// Writes a ticket's projection: everything when `before` is `None` (a new ticket), else
     /// only what changed.
     async fn write_ticket(&mut self, row: &TicketRow, before: Option<&Keys>) -> StoreResult<()>;

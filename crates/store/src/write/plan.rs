@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use domain::access::{AccessEvent, decide_lookup};
 use domain::admin::{AdminCommand, AdminEvent, decide_admin};
 use domain::audit::{LogEvent, Recorded};
 use domain::ids::TicketNo;
@@ -56,6 +57,12 @@ pub(crate) enum Plan<'a> {
         at: LogTime,
         created_before: Timestamp,
         reason: &'a str,
+    },
+    Access {
+        at: LogTime,
+        actor: &'a Actor,
+        event: AccessEvent,
+        recorded: Recorded,
     },
 }
 
@@ -226,6 +233,31 @@ async fn prepare<'a, T: WriteTx>(
                 at,
                 created_before: *created_before,
                 reason,
+            })
+        }
+        Command::Access(event) => {
+            let event = match event {
+                AccessEvent::CallerLookedUp { .. } => {
+                    let since = at.timestamp() - jiff::SignedDuration::from_hours(1);
+                    let mut recent = Vec::new();
+                    for body in tx.lookups_since(&actor.id.to_string(), since).await? {
+                        if let LogEvent::Access(e) =
+                            LogEvent::from_body("access.caller_looked_up", body.as_bytes())?
+                        {
+                            recent.push(e);
+                        }
+                    }
+                    let budget = registry.rules.policy.privacy.lookups_per_hour;
+                    decide_lookup(event.clone(), &recent, budget)
+                }
+                _ => event.clone(),
+            };
+            let recorded = record_event(LogEvent::Access(event.clone()))?;
+            Ok(Plan::Access {
+                at,
+                actor,
+                event,
+                recorded,
             })
         }
     }
@@ -403,6 +435,22 @@ async fn record<T: WriteTx>(
         Plan::Delivery { at, seq, outcome } => {
             let recorded = tx.record_delivery(seq, outcome, at.timestamp()).await?;
             Ok(Committed::Delivery { seq, recorded })
+        }
+        Plan::Access {
+            at,
+            actor,
+            event,
+            recorded,
+        } => {
+            let entry = chain.next(at, actor, None, &recorded)?;
+            tx.insert_entry(&entry).await?;
+            for no in event.tickets() {
+                tx.insert_access_index(no, entry.seq).await?;
+            }
+            Ok(Committed::Access {
+                seq: entry.seq as u64,
+                event,
+            })
         }
         Plan::Expire {
             at,

@@ -115,6 +115,9 @@ fn at_log_resolution(value: &mut serde_json::Value) {
 
 /// Tells the operator what the upgrade step that rewrites finer times did.
 pub(crate) fn report_upgrade(report: &crate::RebuildReport) {
+    if report.tickets == 0 {
+        return; // A new database: nothing was written before.
+    }
     tracing::info!(
         rewritten = report.differing.len(),
         tickets = report.tickets,

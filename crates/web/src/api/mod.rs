@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod auth;
 pub mod meta;
+pub mod privacy;
 pub mod reports;
 pub mod tickets;
 
@@ -29,6 +30,7 @@ use utoipa_axum::routes;
         (name = "actions", description = "Lifecycle actions"),
         (name = "reference", description = "Units, categories, urgency tiers, the current user"),
         (name = "reports", description = "KPIs, the audit head, exports"),
+        (name = "privacy", description = "The access trail: who looked at what (supervisors)"),
         (name = "auth", description = "Bearer tokens"),
     )
 )]
@@ -54,6 +56,7 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::timeline))
         .routes(routes!(tickets::reveal_contact))
         .routes(routes!(tickets::caller_history))
+        .routes(routes!(tickets::open_intake))
         .routes(routes!(tickets::counts))
         .routes(routes!(actions::answer_on_call))
         .routes(routes!(actions::dispatch))
@@ -78,6 +81,9 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(reports::kpi))
         .routes(routes!(reports::audit_head))
         .routes(routes!(reports::export_tickets))
+        .routes(routes!(privacy::ticket_access))
+        .routes(routes!(privacy::report))
+        .routes(routes!(privacy::person))
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)

@@ -225,26 +225,64 @@ pub async fn timeline(
     Authenticated(actor): Authenticated,
     Path(no): Path<String>,
 ) -> WebResult<Json<Vec<TimelineEntry>>> {
-    Ok(Json(app.timeline(&actor, ticket_no(&no)?).await?))
+    Ok(Json(
+        app.timeline(&actor, app.now(), ticket_no(&no)?).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallerHistoryRequest {
+    /// The number the caller called from (or gave), as typed at intake.
     pub phone: String,
+    /// The intake being handled, from `POST /intakes`: one intake looks up one caller.
+    pub intake: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallerHistoryResponse {
+    /// The caller's recent tickets you may see, newest first (contacts masked).
+    pub tickets: Vec<TicketView>,
+    /// Confidential tickets (保密) of this caller that you may not reveal: only their count.
+    pub confidential: u32,
 }
 
 #[utoipa::path(post, path = "/caller-history", tag = "tickets",
     request_body = CallerHistoryRequest,
-    responses((status = 200, description = "The caller's recent tickets, newest first, found by a keyed hash of the number", body = Vec<TicketView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "The caller's recent tickets, found by a keyed hash of the number; the lookup is recorded", body = CallerHistoryResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "The intake already looked up another number", body = ErrorBody), (status = 429, description = "The hourly lookup budget is spent; the refusal is recorded", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn caller_history(
     State(app): State<Arc<App>>,
     Authenticated(actor): Authenticated,
     Json(body): Json<CallerHistoryRequest>,
-) -> WebResult<Json<Vec<TicketView>>> {
-    Ok(Json(
-        app.caller_history(&actor, app.now(), &body.phone).await?,
+) -> WebResult<Json<CallerHistoryResponse>> {
+    let history = app
+        .caller_history(&actor, app.now(), &body.phone, &body.intake)
+        .await?;
+    Ok(Json(CallerHistoryResponse {
+        tickets: history.tickets,
+        confidential: history.confidential,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Intake {
+    /// Name it in the caller lookups of this intake.
+    pub intake: String,
+}
+
+#[utoipa::path(post, path = "/intakes", tag = "tickets",
+    responses((status = 201, description = "A new intake for the call being taken", body = Intake), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn open_intake(
+    State(app): State<Arc<App>>,
+    Authenticated(actor): Authenticated,
+) -> WebResult<(axum::http::StatusCode, Json<Intake>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(Intake {
+            intake: app.open_intake(&actor, app.now())?,
+        }),
     ))
 }
 

@@ -89,9 +89,15 @@ pub async fn csv(
         .ok_or_else(|| UiError::not_found(format!("the dashboard has no table {id:?}")))?;
     let mut writer = ::csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let failed = |e: ::csv::Error| UiError::internal(format!("writing CSV: {e}"));
-    writer.write_record(&table.headers).map_err(failed)?;
+    fn safe<S: AsRef<str>>(cells: &[S]) -> Vec<String> {
+        cells
+            .iter()
+            .map(|cell| app::export::spreadsheet_cell(cell.as_ref()).into_owned())
+            .collect()
+    }
+    writer.write_record(safe(&table.headers)).map_err(failed)?;
     for row in &table.rows {
-        writer.write_record(row).map_err(failed)?;
+        writer.write_record(safe(row)).map_err(failed)?;
     }
     let bytes = writer
         .into_inner()

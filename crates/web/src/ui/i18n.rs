@@ -154,6 +154,13 @@ impl Lang {
             "ticket.handed_off" => ("转交", "Handed off"),
             "ticket.note_added" => ("记录", "Note"),
             "ticket.contact_revealed" => ("查看联系方式", "Contact revealed"),
+            "access.ticket_read" => ("查阅工单", "Read the ticket"),
+            "access.tickets_listed" => ("查阅列表", "Read a list"),
+            "access.caller_looked_up" => ("按号码查询来电历史", "Looked up a caller"),
+            "access.lookup_refused" => ("号码查询被拒绝", "Lookup refused"),
+            "access.reveal_refused" => ("查看联系方式被拒绝", "Reveal refused"),
+            "user.created" => ("新建账号", "Account created"),
+            "user.updated" => ("修改账号", "Account changed"),
             other => return other.to_owned(),
         };
         self.pick(zh, en).to_owned()
@@ -184,6 +191,26 @@ texts! {
     nav_followup: "回访", "Follow-up";
     nav_dashboard: "督办看板", "Dashboard";
     nav_admin: "系统管理", "Administration";
+    nav_privacy: "隐私审查", "Privacy";
+    privacy_window: "时间范围（小时）", "Window (hours)";
+    privacy_flags: "需要关注", "Needs a look";
+    privacy_no_flags: "没有需要关注的情况。", "Nothing needs a look.";
+    privacy_people: "查阅统计（每人）", "Looks per person";
+    privacy_ticket: "谁看过这张工单", "Who looked at this ticket";
+    privacy_person: "此人的查阅记录", "This person's looks";
+    privacy_reads: "查阅次数", "Reads";
+    privacy_tickets_seen: "涉及工单", "Tickets seen";
+    privacy_reveals: "查看联系方式", "Reveals";
+    privacy_outside: "非本人工作范围", "Outside own work";
+    privacy_lookups: "来电号码查询", "Caller lookups";
+    privacy_refused: "被拒绝", "Refused";
+    privacy_burst: "最密集", "Busiest burst";
+    privacy_when: "时间", "When";
+    privacy_who: "人员", "Who";
+    privacy_what: "操作", "What";
+    privacy_detail: "详情", "Detail";
+    privacy_show: "查看", "Show";
+    privacy_none: "没有记录。", "No records.";
     nav_search: "查工单", "Find ticket";
     ticket_no: "工单号", "Ticket no.";
     open: "打开", "Open";
@@ -210,6 +237,7 @@ texts! {
     caller_history: "该号码的历史工单", "This caller's earlier tickets";
     caller_history_hint: "输入号码后显示（按号码的加密索引查找，不解密）", "Shown once a number is entered (found by a keyed hash of the number; nothing is decrypted)";
     no_history: "没有历史工单。", "No earlier tickets.";
+    confidential_count: "保密工单（不显示）：", "Confidential tickets (not shown):";
     category_search: "分类（输入关键词或描述，↓ 选择）", "Category (type words, ↓ to choose)";
     category_chosen: "已选分类", "Chosen category";
     category_none: "尚未选择分类", "No category chosen yet";

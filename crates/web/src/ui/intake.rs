@@ -43,6 +43,8 @@ struct IntakePage {
     c: Chrome,
     kinds: Vec<Choice>,
     tiers: Vec<Choice>,
+    /// The intake this screen handles: caller lookups name it.
+    intake: String,
 }
 
 pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Response> {
@@ -73,7 +75,13 @@ pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Respo
         .collect();
     let zone = registry.rules.calendar.zone().clone();
     let c = Chrome::new(&viewer, zone, "/intake", viewer.lang.t().nav_intake);
-    Ok(render(&IntakePage { c, kinds, tiers }))
+    let intake = app.open_intake(&viewer.actor, app.now())?;
+    Ok(render(&IntakePage {
+        c,
+        kinds,
+        tiers,
+        intake,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -104,6 +112,8 @@ struct Created {
     no_grouped: String,
     status: String,
     url: String,
+    /// The intake for the next call: the form is reset for it.
+    next_intake: String,
 }
 
 pub async fn create(
@@ -120,11 +130,16 @@ pub async fn create(
         Ok(view) => {
             let url = format!("/tickets/{}", view.no);
             if wants_json {
+                let next_intake = match app.open_intake(&viewer.actor, app.now()) {
+                    Ok(id) => id,
+                    Err(e) => return UiError::from(e).with_lang(viewer.lang).into_response(),
+                };
                 let body = Created {
                     status: viewer.lang.status(view.status).to_owned(),
                     no: view.no,
                     no_grouped: view.no_grouped,
                     url,
+                    next_intake,
                 };
                 (StatusCode::CREATED, axum::Json(body)).into_response()
             } else {
@@ -185,9 +200,11 @@ async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<Ticke
     Ok(app.receive(&viewer.actor, app.now(), input).await?)
 }
 
+/// A lookup as the intake screen posts it: the number in the body, never in a URL.
 #[derive(Deserialize)]
-pub struct PhoneQuery {
+pub struct HistoryForm {
     phone: String,
+    intake: String,
 }
 
 #[derive(Template)]
@@ -195,20 +212,49 @@ pub struct PhoneQuery {
 struct HistoryFragment {
     c: Chrome,
     tickets: Vec<TicketView>,
+    confidential: u32,
 }
 
-/// The caller's earlier tickets, as a fragment the intake screen places beside the form.
+#[derive(Template)]
+#[template(
+    source = r#"<p class="error" id="history-refused" role="alert">{{ message }}</p>"#,
+    ext = "html"
+)]
+struct HistoryRefused<'a> {
+    message: &'a str,
+}
+
+/// The caller's earlier tickets, as a fragment the intake screen places beside the form. The
+/// lookup is recorded with the intake; past the budget the refusal is recorded and its reason
+/// shown in the fragment's place.
 pub async fn history(
     State(app): State<Arc<App>>,
     viewer: Viewer,
-    Query(q): Query<PhoneQuery>,
-) -> UiResult<Response> {
-    let tickets = app
-        .caller_history(&viewer.actor, app.now(), q.phone.trim())
-        .await?;
-    let zone = app.registry().rules.calendar.zone().clone();
-    let c = Chrome::new(&viewer, zone, "/intake", "");
-    Ok(render(&HistoryFragment { c, tickets }))
+    Form(form): Form<HistoryForm>,
+) -> Response {
+    let history = app
+        .caller_history(&viewer.actor, app.now(), form.phone.trim(), &form.intake)
+        .await;
+    match history {
+        Ok(history) => {
+            let zone = app.registry().rules.calendar.zone().clone();
+            let c = Chrome::new(&viewer, zone, "/intake", "");
+            render(&HistoryFragment {
+                c,
+                tickets: history.tickets,
+                confidential: history.confidential,
+            })
+        }
+        Err(e) => {
+            let e = UiError::from(e);
+            let status = e.status();
+            let mut response = render(&HistoryRefused {
+                message: e.message(),
+            });
+            *response.status_mut() = status;
+            response
+        }
+    }
 }
 
 #[derive(Deserialize)]

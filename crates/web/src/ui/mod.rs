@@ -18,6 +18,7 @@ mod i18n;
 mod intake;
 mod login;
 mod page;
+mod privacy;
 mod queue;
 mod session;
 mod ticket;
@@ -41,7 +42,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/logout", post(login::logout))
         .route("/lang", get(login::switch_language))
         .route("/intake", get(intake::page).post(intake::create))
-        .route("/intake/history", get(intake::history))
+        .route("/intake/history", post(intake::history))
         .route("/intake/categories", get(intake::categories))
         .route("/dispatch", get(dispatch::queues))
         .route("/dispatch/{no}", get(dispatch::form))
@@ -54,6 +55,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/tickets/{no}/reveal", post(ticket::reveal))
         .route("/tickets/{no}/photo", get(ticket::photo))
         .route("/tickets/{no}/act/{action}", post(actions::act))
+        .route("/privacy", get(privacy::page))
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}", post(admin::update_user))

@@ -5,7 +5,7 @@ use app::AppError;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use domain::org::Role;
+use domain::permission::{Action, may_ever};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
@@ -36,27 +36,19 @@ pub struct NavItem {
 impl Chrome {
     pub fn new(viewer: &Viewer, zone: TimeZone, current: &str, title: &str) -> Self {
         let t = viewer.lang.t();
-        let pages: [(&[Role], &'static str, &'static str, char); 6] = [
-            (&[Role::Operator], "/intake", t.nav_intake, '1'),
-            (&[Role::Dispatcher], "/dispatch", t.nav_dispatch, '2'),
-            (
-                &[Role::UnitHandler, Role::UnitManager],
-                "/unit",
-                t.nav_unit,
-                '3',
-            ),
-            (&[Role::FollowUpAgent], "/followup", t.nav_followup, '4'),
-            (
-                &[Role::Supervisor, Role::QualityInspector, Role::Dispatcher],
-                "/dashboard",
-                t.nav_dashboard,
-                '5',
-            ),
-            (&[Role::Admin], "/admin", t.nav_admin, '6'),
+        // Each page is offered to whoever the permission table lets do its main work.
+        let pages: [(Action, &'static str, &'static str, char); 7] = [
+            (Action::Receive, "/intake", t.nav_intake, '1'),
+            (Action::Dispatch, "/dispatch", t.nav_dispatch, '2'),
+            (Action::Sign, "/unit", t.nav_unit, '3'),
+            (Action::RecordFollowUp, "/followup", t.nav_followup, '4'),
+            (Action::ViewKpi, "/dashboard", t.nav_dashboard, '5'),
+            (Action::ManageUsers, "/admin", t.nav_admin, '6'),
+            (Action::ViewAccessTrail, "/privacy", t.nav_privacy, '7'),
         ];
         let nav = pages
             .into_iter()
-            .filter(|(roles, ..)| roles.iter().any(|r| viewer.has(*r)))
+            .filter(|(action, ..)| may_ever(&viewer.actor, *action))
             .map(|(_, href, label, key)| NavItem {
                 href,
                 label,

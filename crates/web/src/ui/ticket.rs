@@ -172,11 +172,14 @@ async fn show(
     done: Option<String>,
 ) -> UiResult<Response> {
     let now = app.now();
-    let (t, actions) = app
-        .ticket_with_offers(&viewer.actor, now, no)
+    let app::tickets::TicketPage {
+        view: t,
+        offers: actions,
+        timeline: entries,
+    } = app
+        .ticket_page(&viewer.actor, now, no)
         .await
         .map_err(|e| UiError::from(e).with_lang(viewer.lang))?;
-    let entries = app.timeline(&viewer.actor, no).await?;
     let registry = app.registry();
     let c = Chrome::new(
         viewer,
@@ -270,7 +273,7 @@ pub async fn photo(
     use axum::http::header;
     let no = parse_no(&no)?;
     let (content_type, bytes) = app
-        .ticket_photo(&viewer.actor, no)
+        .ticket_photo(&viewer.actor, app.now(), no)
         .await
         .map_err(|e| UiError::from(e).with_lang(viewer.lang))?;
     Ok((
@@ -281,7 +284,8 @@ pub async fn photo(
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'".to_owned(),
             ),
-            (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+            // Every view is recorded in the access trail, so none is served from a cache.
+            (header::CACHE_CONTROL, "no-store".to_owned()),
             (header::CONTENT_DISPOSITION, "inline".to_owned()),
         ],
         bytes,

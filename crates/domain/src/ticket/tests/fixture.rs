@@ -313,7 +313,7 @@ impl World {
             .map(|s| s.decode().unwrap())
             .filter_map(|e| match e.event {
                 LogEvent::Ticket(t) => Some((e.ticket.unwrap(), e.at.timestamp(), t)),
-                LogEvent::Admin(_) => None,
+                LogEvent::Admin(_) | LogEvent::Access(_) => None,
             })
             .collect()
     }

@@ -50,8 +50,13 @@
     const digits = phone.value.replace(/\D/g, "");
     if (digits.length < 7) return;
     historyTimer = setTimeout(async () => {
-      const r = await fetch(`/intake/history?phone=${encodeURIComponent(phone.value)}`);
-      document.getElementById("history").innerHTML = r.ok ? await r.text() : "";
+      // The number travels in the body, never in a URL; the lookup names this intake.
+      const body = new URLSearchParams({ phone: phone.value, intake: document.getElementById("intake-id").value });
+      const r = await fetch("/intake/history", {
+        method: "POST", body, headers: { "X-CSRF-Token": csrf() },
+      });
+      // A refusal (budget spent, another number in this intake) comes as its own fragment.
+      document.getElementById("history").innerHTML = await r.text();
     }, 250);
   });
 
@@ -132,6 +137,9 @@
     a.href = body.url; a.textContent = body.no_grouped; a.id = "created-ticket"; a.dataset.no = body.no;
     result.append(document.createTextNode(`${label}: `), a, document.createTextNode(` (${body.status})`));
     form.reset();
+    // The next call is a new intake.
+    const intake = document.getElementById("intake-id");
+    intake.defaultValue = intake.value = body.next_intake;
     code.value = ""; chosen.textContent = words.none; chosen.classList.remove("set");
     document.getElementById("history").innerHTML = "";
     phone.focus();
