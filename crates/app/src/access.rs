@@ -226,7 +226,20 @@ impl App {
     pub async fn ticket_access(&self, actor: &Actor, no: TicketNo) -> AppResult<Vec<AccessLine>> {
         require(actor, Action::ViewAccessTrail, None)?;
         let entries = self.store.ticket_access(no).await?;
-        Ok(entries.iter().map(AccessLine::of).collect())
+        Ok(entries
+            .iter()
+            .map(|entry| {
+                let mut line = AccessLine::of(entry);
+                if matches!(
+                    entry.event,
+                    LogEvent::Access(AccessEvent::TicketsListed { .. })
+                ) {
+                    // Lists are kept per person and day: this is the first of that day.
+                    line.detail = format!("first in a list that day; {}", line.detail);
+                }
+                line
+            })
+            .collect())
     }
 
     /// The privacy page: everyone's looks in the `hours` before `now`, and the flags.

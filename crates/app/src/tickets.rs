@@ -344,19 +344,28 @@ impl App {
     ) -> AppResult<Vec<TicketView>> {
         let listing = filter.describe();
         let tickets = self.list_unrecorded(actor, now, filter).await?;
-        if !tickets.is_empty() {
+        let record = async {
+            if tickets.is_empty() {
+                return Ok(());
+            }
             let event = AccessEvent::TicketsListed {
                 tickets: tickets.iter().map(|t| t.no).collect(),
                 listing,
                 seat: Seat::of(actor),
             };
-            self.record_access(actor, now, event).await?;
-        }
-        let registry = self.registry();
-        Ok(tickets
-            .iter()
-            .map(|t| TicketView::of(t, &registry, now, None))
-            .collect())
+            self.record_access(actor, now, event).await.map(|_| ())
+        };
+        let views = async {
+            let registry = self.registry();
+            tickets
+                .iter()
+                .map(|t| TicketView::of(t, &registry, now, None))
+                .collect::<Vec<_>>()
+        };
+        // The views are made while the writer records the look; they leave only once it is.
+        let (recorded, views) = tokio::join!(record, views);
+        recorded?;
+        Ok(views)
     }
 
     /// The tickets of a list, for a use case that records the look itself (an export).
@@ -407,14 +416,25 @@ impl App {
         part: ReadPart,
     ) -> AppResult<Ticket> {
         let ticket = self.visible_ticket(actor, no).await?;
+        self.record_read(actor, now, &ticket, part).await?;
+        Ok(ticket)
+    }
+
+    /// Records a read of `ticket`, which the caller checked the actor may see.
+    pub(crate) async fn record_read(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        ticket: &Ticket,
+        part: ReadPart,
+    ) -> AppResult<()> {
         let event = AccessEvent::TicketRead {
-            ticket: no,
+            ticket: ticket.no,
             part,
             seat: Seat::of(actor),
-            in_queue: in_queue(actor, &ticket),
+            in_queue: in_queue(actor, ticket),
         };
-        self.record_access(actor, now, event).await?;
-        Ok(ticket)
+        self.record_access(actor, now, event).await.map(|_| ())
     }
 
     async fn visible_ticket(&self, actor: &Actor, no: TicketNo) -> AppResult<Ticket> {

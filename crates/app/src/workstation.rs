@@ -2,17 +2,21 @@
 //! operator types, the actions a ticket offers its viewer, what a dispatch would set before it is
 //! confirmed, and the dispatcher's queues that are not plain status filters.
 
+use std::collections::BTreeSet;
+
 use domain::DomainError;
+use domain::access::{AccessEvent, ReadPart, Seat};
 use domain::category::match_score;
 use domain::ids::{TicketNo, UnitId};
 use domain::org::Actor;
 use domain::permission::{Action, may_ever, require};
-use domain::ticket::{Status, likely_same_matter};
+use domain::ticket::{Status, Ticket, likely_same_matter};
 use jiff::{SignedDuration, Timestamp};
 use store::TicketQuery;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
+use crate::tickets::ListFilter;
 use crate::views::TicketView;
 
 /// A leaf category proposed for what was typed.
@@ -87,7 +91,8 @@ impl App {
         scored.into_iter().take(limit).map(|(_, s)| s).collect()
     }
 
-    /// The deadlines a dispatch made now would set, and the units to choose from.
+    /// The deadlines a dispatch made now would set, and the units to choose from. The ticket is
+    /// shown with it, so the look is recorded.
     pub async fn dispatch_preview(
         &self,
         actor: &Actor,
@@ -100,6 +105,8 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("ticket {no} does not exist")))?;
         require(actor, Action::Dispatch, Some(&ticket))?;
+        self.record_read(actor, now, &ticket, ReadPart::Detail)
+            .await?;
         let registry = self.registry();
         let tier = registry.rules.tier(&ticket.request.urgency)?;
         let division = ticket.request.location.division.as_ref();
@@ -127,34 +134,108 @@ impl App {
         })
     }
 
-    /// Tickets whose unit asked for more time (申请延期), waiting for the centre's decision.
-    pub async fn pending_extensions(
+    /// The dispatcher's queues (派单台) — new, returns, pending extensions, overdue, due within
+    /// a day, likely duplicates — read together and recorded as one look.
+    pub async fn dispatch_queues(
         &self,
         actor: &Actor,
         now: Timestamp,
-    ) -> AppResult<Vec<TicketView>> {
-        queue_permitted(actor, Action::DecideExtension)?;
+        limit: u32,
+    ) -> AppResult<DispatchQueues> {
+        queue_permitted(actor, Action::Dispatch)?;
+        let list = |statuses: Vec<Status>, overdue: bool, due_within_hours: Option<u32>| {
+            ListFilter {
+                statuses,
+                overdue,
+                due_within_hours,
+                limit,
+                // Queues of deadlines come most urgent first; the others newest first.
+                due_first: overdue || due_within_hours.is_some(),
+                ..ListFilter::default()
+            }
+        };
+        let open = || {
+            vec![
+                Status::Dispatched,
+                Status::InProgress,
+                Status::ReturnRequested,
+            ]
+        };
+        let new = self
+            .list_unrecorded(actor, now, list(vec![Status::PendingDispatch], false, None))
+            .await?;
+        let returns = self
+            .list_unrecorded(actor, now, list(vec![Status::ReturnRequested], false, None))
+            .await?;
+        let overdue = self
+            .list_unrecorded(actor, now, list(open(), true, None))
+            .await?;
+        let due_soon = self
+            .list_unrecorded(actor, now, list(open(), false, Some(24)))
+            .await?;
+        let extensions = self.pending_extensions(actor).await?;
+        let duplicates = self.duplicate_candidates(actor, now).await?;
+        let shown: BTreeSet<TicketNo> = [&new, &returns, &overdue, &due_soon, &extensions]
+            .into_iter()
+            .flatten()
+            .map(|t| t.no)
+            .chain(duplicates.iter().flat_map(|(a, b)| [a.no, b.no]))
+            .collect();
+        if !shown.is_empty() {
+            let event = AccessEvent::TicketsListed {
+                tickets: shown.into_iter().collect(),
+                listing: format!(
+                    "dispatch queues: new, returns, extensions, overdue, due within 24 h, likely duplicates; limit={limit}"
+                ),
+                seat: Seat::of(actor),
+            };
+            self.record_access(actor, now, event).await?;
+        }
         let registry = self.registry();
+        let views = |tickets: &[Ticket]| -> Vec<TicketView> {
+            tickets
+                .iter()
+                .map(|t| TicketView::of(t, &registry, now, None))
+                .collect()
+        };
+        Ok(DispatchQueues {
+            new: views(&new),
+            returns: views(&returns),
+            extensions: views(&extensions),
+            overdue: views(&overdue),
+            due_soon: views(&due_soon),
+            duplicates: duplicates
+                .iter()
+                .map(|(a, b)| {
+                    (
+                        TicketView::of(a, &registry, now, None),
+                        TicketView::of(b, &registry, now, None),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Tickets whose unit asked for an extension the actor may decide.
+    async fn pending_extensions(&self, actor: &Actor) -> AppResult<Vec<Ticket>> {
         let tickets = self
             .store
             .tickets(open_query(vec![Status::InProgress], None))
             .await?;
         Ok(tickets
-            .iter()
+            .into_iter()
             .filter(|t| t.current().is_some_and(|a| a.pending_extension.is_some()))
             .filter(|t| require(actor, Action::DecideExtension, Some(t)).is_ok())
-            .map(|t| TicketView::of(t, &registry, now, None))
             .collect())
     }
 
     /// New tickets that are probably about the same matter as another open ticket of the last
     /// week: pairs of (new ticket, the earlier one to merge it into).
-    pub async fn duplicate_candidates(
+    async fn duplicate_candidates(
         &self,
         actor: &Actor,
         now: Timestamp,
-    ) -> AppResult<Vec<(TicketView, TicketView)>> {
-        queue_permitted(actor, Action::Merge)?;
+    ) -> AppResult<Vec<(Ticket, Ticket)>> {
         let mut query = open_query(
             vec![
                 Status::PendingDispatch,
@@ -167,10 +248,8 @@ impl App {
         );
         query.limit = QUEUE_SCAN;
         let open = self.store.tickets(query).await?;
-        let registry = self.registry();
         let mut pairs = Vec::new();
-        let mergeable =
-            |t: &&domain::ticket::Ticket| require(actor, Action::Merge, Some(t)).is_ok();
+        let mergeable = |t: &&Ticket| require(actor, Action::Merge, Some(t)).is_ok();
         for new in open
             .iter()
             .filter(|t| t.status == Status::PendingDispatch)
@@ -181,14 +260,23 @@ impl App {
                 .filter(|o| o.no < new.no)
                 .find(|o| likely_same_matter(new, o))
             {
-                pairs.push((
-                    TicketView::of(new, &registry, now, None),
-                    TicketView::of(earlier, &registry, now, None),
-                ));
+                pairs.push((new.clone(), earlier.clone()));
             }
         }
         Ok(pairs)
     }
+}
+
+/// The dispatcher's queues, as [`App::dispatch_queues`] reads them.
+#[derive(Clone, Debug)]
+pub struct DispatchQueues {
+    pub new: Vec<TicketView>,
+    pub returns: Vec<TicketView>,
+    pub extensions: Vec<TicketView>,
+    pub overdue: Vec<TicketView>,
+    pub due_soon: Vec<TicketView>,
+    /// Pairs of (new ticket, the earlier one it likely repeats).
+    pub duplicates: Vec<(TicketView, TicketView)>,
 }
 
 /// A queue is shown only to those whose role takes its action.

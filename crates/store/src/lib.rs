@@ -72,7 +72,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>>;
 
-    /// Who looked at this ticket: the access entries that showed it and its reveals, oldest first.
+    /// Who looked at this ticket, oldest first: every look at it alone (detail, timeline, photo,
+    /// caller lookup), every reveal, and each person's first look at it in a list on each day.
     async fn ticket_access(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>>;
 
     /// The access trail of `[from, until)`, oldest first: every look (`access.*`), every reveal

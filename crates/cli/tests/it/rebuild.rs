@@ -379,6 +379,7 @@ async fn read_states(t: &TestApp) -> Vec<(i64, String)> {
 /// The schema as the version before the fix left it (steps 5 and later undone).
 const BACK_TO_VERSION_4: &str = "DELETE FROM schema_migrations WHERE version >= 5;
      DROP TABLE access_index;
+     DROP TABLE list_sightings;
      DROP INDEX log_unticketed_by_time;
      DROP INDEX log_unticketed_by_actor;";
 

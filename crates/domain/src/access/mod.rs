@@ -267,7 +267,10 @@ mod tests {
         let first = lookup("i-1", 'a');
         assert_eq!(decide_lookup(first.clone(), &[], 3), first);
         // The same number again in the same intake (the operator retyped it) is fine.
-        assert_eq!(decide_lookup(first.clone(), std::slice::from_ref(&first), 3), first);
+        assert_eq!(
+            decide_lookup(first.clone(), std::slice::from_ref(&first), 3),
+            first
+        );
         let other_number = lookup("i-1", 'b');
         let AccessEvent::LookupRefused { refusal, .. } =
             decide_lookup(other_number, std::slice::from_ref(&first), 3)

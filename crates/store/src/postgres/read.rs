@@ -156,6 +156,9 @@ pub(crate) async fn ticket_access(
          WHERE seq IN (SELECT seq FROM access_index WHERE no = $1)
          UNION ALL
          SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE seq IN (SELECT seq FROM list_sightings WHERE no = $1)
+         UNION ALL
+         SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
          WHERE ticket = $1 AND kind = 'ticket.contact_revealed'
          ORDER BY seq",
     )

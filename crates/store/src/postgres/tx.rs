@@ -33,6 +33,8 @@ struct Pending {
     outbox: Vec<crate::OutboxItem>,
     /// `(ticket, access entry)` pairs of the access index.
     access_index: Vec<(i64, i64)>,
+    /// `(ticket, day, actor, access entry)` of tickets seen in lists.
+    sightings: Vec<(i64, String, String, i64)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -99,6 +101,20 @@ impl<'c> PgTx<'c> {
             )
             .bind(numbers)
             .bind(seqs)
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        if !pending.sightings.is_empty() {
+            let s = &pending.sightings;
+            sqlx::query(
+                "INSERT INTO list_sightings (no, day, actor, seq)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(s.iter().map(|x| x.0).collect::<Vec<_>>())
+            .bind(s.iter().map(|x| x.1.clone()).collect::<Vec<_>>())
+            .bind(s.iter().map(|x| x.2.clone()).collect::<Vec<_>>())
+            .bind(s.iter().map(|x| x.3).collect::<Vec<_>>())
             .execute(&mut *self.conn)
             .await?;
         }
@@ -317,6 +333,19 @@ impl WriteTx for PgTx<'_> {
 
     async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()> {
         self.pending.access_index.push((no.to_storage(), seq));
+        Ok(())
+    }
+
+    async fn insert_list_sighting(
+        &mut self,
+        no: TicketNo,
+        day: &str,
+        actor: &str,
+        seq: i64,
+    ) -> StoreResult<()> {
+        self.pending
+            .sightings
+            .push((no.to_storage(), day.to_owned(), actor.to_owned(), seq));
         Ok(())
     }
 

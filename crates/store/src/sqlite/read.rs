@@ -149,6 +149,8 @@ pub(crate) fn ticket_access(conn: &Connection, no: TicketNo) -> StoreResult<Vec<
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ENTRY_COLUMNS} FROM log WHERE seq IN (SELECT seq FROM access_index WHERE no = ?1)
          UNION ALL
+         SELECT {ENTRY_COLUMNS} FROM log WHERE seq IN (SELECT seq FROM list_sightings WHERE no = ?1)
+         UNION ALL
          SELECT {ENTRY_COLUMNS} FROM log WHERE ticket = ?1 AND kind = 'ticket.contact_revealed'
          ORDER BY seq"
     ))?;

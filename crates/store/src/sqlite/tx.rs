@@ -113,6 +113,21 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_list_sighting(
+        &mut self,
+        no: TicketNo,
+        day: &str,
+        actor: &str,
+        seq: i64,
+    ) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO list_sightings (no, day, actor, seq) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![no.to_storage(), day, actor, seq])?;
+        Ok(())
+    }
+
     async fn lookups_since(&mut self, actor: &str, since: Timestamp) -> StoreResult<Vec<String>> {
         let mut stmt = self.0.prepare_cached(
             "SELECT body FROM log WHERE ticket IS NULL AND actor = ?1 AND at >= ?2

@@ -52,6 +52,15 @@ pub(crate) trait WriteTx {
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()>;
     /// Notes that access entry `seq` showed ticket `no`.
     async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()>;
+    /// Notes that `actor` saw ticket `no` in a list on local `day`, unless already noted that
+    /// day (then the first look stands).
+    async fn insert_list_sighting(
+        &mut self,
+        no: TicketNo,
+        day: &str,
+        actor: &str,
+        seq: i64,
+    ) -> StoreResult<()>;
     /// The bodies of `actor`'s caller lookups (`access.caller_looked_up`) at or after `since`,
     /// oldest first, including those written earlier in this transaction.
     async fn lookups_since(&mut self, actor: &str, since: Timestamp) -> StoreResult<Vec<String>>;

@@ -444,8 +444,22 @@ async fn record<T: WriteTx>(
         } => {
             let entry = chain.next(at, actor, None, &recorded)?;
             tx.insert_entry(&entry).await?;
-            for no in event.tickets() {
-                tx.insert_access_index(no, entry.seq).await?;
+            if let AccessEvent::TicketsListed { tickets, .. } = &event {
+                let day = registry
+                    .rules
+                    .calendar
+                    .local_date(at.timestamp())
+                    .to_string();
+                for no in tickets {
+                    if cache.first_sighting(&day, &entry.actor, *no) {
+                        tx.insert_list_sighting(*no, &day, &entry.actor, entry.seq)
+                            .await?;
+                    }
+                }
+            } else {
+                for no in event.tickets() {
+                    tx.insert_access_index(no, entry.seq).await?;
+                }
             }
             Ok(Committed::Access {
                 seq: entry.seq as u64,

@@ -5,12 +5,10 @@
 use std::sync::Arc;
 
 use app::App;
-use app::tickets::ListFilter;
 use app::workstation::UnitChoice;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use domain::ticket::Status;
 use serde::Deserialize;
 
 use super::page::{Chrome, UiError, UiResult, render};
@@ -47,42 +45,15 @@ pub async fn queues(
     let (actor, now, t) = (&viewer.actor, app.now(), viewer.lang.t());
     let lang = viewer.lang;
     let with_lang = |e: app::AppError| UiError::from(e).with_lang(lang);
-    let list = |statuses: Vec<Status>, overdue: bool, due_within_hours: Option<u32>| ListFilter {
-        statuses,
+    let app::workstation::DispatchQueues {
+        new,
+        returns,
+        extensions,
         overdue,
-        due_within_hours,
-        limit: QUEUE_LIMIT,
-        // Queues of deadlines show the most urgent first; the others the oldest first.
-        due_first: overdue || due_within_hours.is_some(),
-        ..ListFilter::default()
-    };
-    let open = vec![
-        Status::Dispatched,
-        Status::InProgress,
-        Status::ReturnRequested,
-    ];
-    let new = app
-        .list(actor, now, list(vec![Status::PendingDispatch], false, None))
-        .await
-        .map_err(with_lang)?;
-    let returns = app
-        .list(actor, now, list(vec![Status::ReturnRequested], false, None))
-        .await
-        .map_err(with_lang)?;
-    let extensions = app
-        .pending_extensions(actor, now)
-        .await
-        .map_err(with_lang)?;
-    let overdue = app
-        .list(actor, now, list(open.clone(), true, None))
-        .await
-        .map_err(with_lang)?;
-    let due_soon = app
-        .list(actor, now, list(open, false, Some(24)))
-        .await
-        .map_err(with_lang)?;
-    let duplicates = app
-        .duplicate_candidates(actor, now)
+        due_soon,
+        duplicates,
+    } = app
+        .dispatch_queues(actor, now, QUEUE_LIMIT)
         .await
         .map_err(with_lang)?;
     let c = Chrome::new(
