@@ -181,23 +181,29 @@ test("a confidential ticket shows the unit no identity, and another unit cannot 
 });
 
 test("the centre sees the masked contact, and a reveal asks for a reason and is logged", async () => {
+  // The ticket is closed: the dispatcher's need for the contact ended with routing.
   const dispatcher = await as("dispatcher");
   await dispatcher.goto(`${server.url}/tickets/${ticket}`);
   const contact = await dispatcher.textContent("#contact");
   assert.ok(contact.includes("139****5678"), `masked number shown: ${contact}`);
-  await dispatcher.fill("#reveal-reason", "市民要求回电核实");
-  await Promise.all([dispatcher.waitForNavigation(), dispatcher.click("#contact button[type=submit]")]);
-  assert.ok((await dispatcher.textContent("#contact")).includes("13912345678"));
-  assert.ok((await dispatcher.textContent(".timeline")).includes("查看联系方式"));
-  await shot(dispatcher, "11-ticket-revealed");
+  assert.equal(await dispatcher.locator("#reveal-reason").count(), 0, "no reveal without a need");
 
-  // The supervisor sees who looked at the ticket: the dispatcher's read and reveal among them.
+  // A supervisor checking the handling may, with a purpose from the list and a reason.
   const supervisor = await as("supervisor");
+  await supervisor.goto(`${server.url}/tickets/${ticket}`);
+  await supervisor.selectOption("#reveal-purpose", "supervision_check");
+  await supervisor.fill("#reveal-reason", "市民要求回电核实");
+  await Promise.all([supervisor.waitForNavigation(), supervisor.click("#contact button[type=submit]")]);
+  assert.ok((await supervisor.textContent("#contact")).includes("13912345678"));
+  assert.ok((await supervisor.textContent(".timeline")).includes("查看联系方式"));
+  await shot(supervisor, "11-ticket-revealed");
+
+  // The supervisor sees who looked at the ticket: the dispatcher's read and the reveal among them.
   await supervisor.goto(`${server.url}/privacy`);
   await supervisor.fill("#privacy-no", ticket);
   await Promise.all([supervisor.waitForNavigation(), supervisor.click("form.filters button[type=submit]")]);
   const trail = await supervisor.textContent("#ticket-access");
-  for (const expected of ["dispatcher", "查阅工单", "查看联系方式", "市民要求回电核实", "operator"]) {
+  for (const expected of ["dispatcher", "supervisor", "查阅工单", "查看联系方式", "督办核查: 市民要求回电核实", "operator"]) {
     assert.ok(trail.includes(expected), `${expected} in the ticket's access trail: ${trail}`);
   }
   assert.ok(await supervisor.locator("#people td").count(), "everyone's looks are counted");

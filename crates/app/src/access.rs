@@ -8,7 +8,7 @@ use domain::access::{
 use domain::audit::{LogEntry, LogEvent};
 use domain::ids::TicketNo;
 use domain::org::Actor;
-use domain::permission::{Action, require};
+use domain::permission::{Action, may_reveal, require};
 use domain::phone::PhoneNumber;
 use jiff::Timestamp;
 use store::Command;
@@ -65,9 +65,10 @@ impl App {
         self.check_intake(actor, now, intake)?;
         let index = self.vault.phone_index(&phone);
         let found = self.store.caller_history(index, HISTORY_LIMIT).await?;
+        let privacy = self.registry().rules.policy.privacy;
         let (shown, hidden): (Vec<_>, Vec<_>) = found
             .iter()
-            .partition(|t| !t.request.confidential || may_reveal_confidential(actor, t));
+            .partition(|t| !t.request.confidential || may_reveal(actor, t, now, &privacy).is_ok());
         let event = AccessEvent::CallerLookedUp {
             phone_index: hex::encode(index),
             context: LookupContext::Intake {
@@ -203,9 +204,22 @@ impl AccessLine {
                     detail,
                 )
             }
-            LogEvent::Ticket(domain::ticket::TicketEvent::ContactRevealed { reason }) => {
-                (Vec::new(), String::new(), reason.clone())
-            }
+            LogEvent::Ticket(domain::ticket::TicketEvent::ContactRevealed {
+                reason,
+                purpose,
+                seat,
+            }) => (
+                seat.iter()
+                    .flat_map(|s| s.roles.iter().map(|r| r.as_str().to_owned()))
+                    .collect(),
+                seat.as_ref()
+                    .map(|s| s.affiliation.code())
+                    .unwrap_or_default(),
+                match purpose {
+                    Some(purpose) => format!("{}: {reason}", purpose.zh()),
+                    None => reason.clone(),
+                },
+            ),
             _ => (Vec::new(), String::new(), String::new()),
         };
         Self {
@@ -284,10 +298,4 @@ impl App {
             .map(AccessLine::of)
             .collect())
     }
-}
-
-/// Whether the reader may see a confidential ticket in a caller's history: only if they could
-/// reveal its citizen.
-fn may_reveal_confidential(actor: &Actor, ticket: &domain::ticket::Ticket) -> bool {
-    require(actor, Action::RevealContact, Some(ticket)).is_ok()
 }

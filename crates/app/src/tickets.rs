@@ -6,7 +6,7 @@ use domain::access::{AccessEvent, ReadPart, Seat, in_queue};
 use domain::audit::LogEvent;
 use domain::ids::{CategoryCode, DivisionCode, TicketNo, TierCode, UnitId};
 use domain::org::Actor;
-use domain::permission::{Action, ContactVisibility, contact_visibility, require};
+use domain::permission::{Action, ContactVisibility, RevealPurpose, contact_visibility, require};
 use domain::privacy::Contact;
 use domain::ticket::{
     Channel, Coordinates, Location, NewTicket, RequestKind, Status, Ticket, TicketAction,
@@ -230,7 +230,7 @@ impl App {
         let ticket = self.read_ticket(actor, now, no, ReadPart::Detail).await?;
         Ok(TicketPage {
             view: self.view_of(actor, now, &ticket).await?,
-            offers: domain::ticket::offered_actions(actor, &ticket),
+            offers: domain::ticket::offered_actions(actor, &ticket, now, &self.registry().rules),
             timeline: self.timeline_of(no).await?,
         })
     }
@@ -305,20 +305,36 @@ impl App {
             .collect())
     }
 
-    /// Shows the full contact, after recording who asked and why in the audit log.
+    /// Shows the full contact, after recording who asked and why in the audit log. A reveal the
+    /// permission table refuses (no need for it now) is recorded as refused.
     pub async fn reveal_contact(
         &self,
         actor: &Actor,
         now: Timestamp,
         no: TicketNo,
+        purpose: RevealPurpose,
         reason: &str,
     ) -> AppResult<RevealedContact> {
         let action = TicketAction::RevealContact {
+            purpose,
             reason: reason.to_owned(),
         };
-        let committed = self
+        let committed = match self
             .submit(actor, now, Command::Ticket { no, action })
-            .await?;
+            .await
+        {
+            Err(AppError::Refused(refusal @ DomainError::NotPermitted { .. })) => {
+                let event = AccessEvent::RevealRefused {
+                    ticket: no,
+                    reason: format!("{}: {reason}", purpose.as_str()),
+                    why: refusal.to_string(),
+                    seat: Seat::of(actor),
+                };
+                self.record_access(actor, now, event).await?;
+                return Err(refusal.into());
+            }
+            other => other?,
+        };
         let audit_seq = committed.last_seq().unwrap_or_default();
         let id = committed
             .ticket()

@@ -239,6 +239,142 @@ pub fn require(actor: &Actor, action: Action, ticket: Option<&Ticket>) -> Result
     Err(DomainError::not_permitted(actor, action, why))
 }
 
+/// Why a contact is revealed (查看事由): one of a short list, with free text besides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RevealPurpose {
+    /// 联系市民核实情况: to call the citizen about the problem.
+    ContactCitizen,
+    /// 回访: the follow-up call.
+    FollowUpCall,
+    /// 补充诉求信息: details of the request the citizen must add.
+    ClarifyRequest,
+    /// 督办核查: a supervisor checks how the ticket was handled.
+    SupervisionCheck,
+    /// 其他: the free text says what.
+    Other,
+}
+
+impl RevealPurpose {
+    pub const ALL: [RevealPurpose; 5] = [
+        Self::ContactCitizen,
+        Self::FollowUpCall,
+        Self::ClarifyRequest,
+        Self::SupervisionCheck,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContactCitizen => "contact_citizen",
+            Self::FollowUpCall => "follow_up_call",
+            Self::ClarifyRequest => "clarify_request",
+            Self::SupervisionCheck => "supervision_check",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::ContactCitizen => "联系市民核实情况",
+            Self::FollowUpCall => "回访",
+            Self::ClarifyRequest => "补充诉求信息",
+            Self::SupervisionCheck => "督办核查",
+            Self::Other => "其他",
+        }
+    }
+}
+
+impl std::str::FromStr for RevealPurpose {
+    type Err = DomainError;
+
+    fn from_str(text: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|p| p.as_str()).collect();
+                DomainError::invalid(
+                    "purpose",
+                    format!("say why from the list: {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// Reveal with need (按需查看): beyond the role and relation [`require`] checks, a contact is
+/// revealed only where the role's work needs it now — a supervisor at any time, a dispatcher
+/// while routing (待派单, 退单审核中), the operator who took the call within
+/// `operator_reveal_hours` of it, a follow-up agent while the follow-up is due (待回访), the lead
+/// unit while handling (待签收, 办理中, 退单审核中) and never on a confidential ticket.
+pub fn may_reveal(
+    actor: &Actor,
+    ticket: &Ticket,
+    now: jiff::Timestamp,
+    privacy: &crate::policy::PrivacyPolicy,
+) -> Result<(), DomainError> {
+    require(actor, Action::RevealContact, Some(ticket))?;
+    let relation = relation(actor, Some(ticket));
+    let needed = |role: Role| -> bool {
+        use crate::ticket::Status::*;
+        allows(role, Action::RevealContact, relation)
+            && match role {
+                Role::Supervisor => true,
+                Role::Dispatcher => matches!(ticket.status, PendingDispatch | ReturnRequested),
+                Role::Operator => {
+                    let window =
+                        jiff::SignedDuration::from_hours(i64::from(privacy.operator_reveal_hours));
+                    ticket.received_by == actor.id.to_string()
+                        && now.duration_since(ticket.received_at) <= window
+                }
+                Role::FollowUpAgent => ticket.status == Replied,
+                Role::UnitHandler | Role::UnitManager => {
+                    matches!(ticket.status, Dispatched | InProgress | ReturnRequested)
+                }
+                _ => false,
+            }
+    };
+    if actor.roles.iter().any(|&role| needed(role)) {
+        return Ok(());
+    }
+    let why: Vec<String> = actor
+        .roles
+        .iter()
+        .filter_map(|role| match role {
+            Role::Dispatcher => {
+                Some("a dispatcher reveals only while routing (待派单, 退单审核中)".to_owned())
+            }
+            Role::Operator => Some(format!(
+                "an operator reveals only tickets they took, within {} hours",
+                privacy.operator_reveal_hours
+            )),
+            Role::FollowUpAgent => Some(
+                "a follow-up agent reveals only while the follow-up call is due (待回访)"
+                    .to_owned(),
+            ),
+            Role::UnitHandler | Role::UnitManager => {
+                Some("a unit reveals only while handling the ticket (待签收, 办理中)".to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    Err(DomainError::not_permitted(
+        actor,
+        Action::RevealContact,
+        format!(
+            "ticket {} is {}, and {}",
+            ticket.no,
+            ticket.status.zh(),
+            if why.is_empty() {
+                "no role of yours needs its contact".to_owned()
+            } else {
+                why.join("; ")
+            }
+        ),
+    ))
+}
+
 /// How much of a ticket's citizen contact the actor sees before any reveal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,7 +8,8 @@ use testkit::{TestApp, street_light};
 testkit::on_both_backends!(
     every_look_at_a_ticket_is_in_the_trail_with_who_when_and_in_which_role,
     trying_every_number_is_cut_off_at_the_budget_recorded_and_flagged,
-    an_intake_looks_up_one_caller
+    an_intake_looks_up_one_caller,
+    a_reveal_without_a_need_is_refused_and_recorded
 );
 
 async fn every_look_at_a_ticket_is_in_the_trail_with_who_when_and_in_which_role(t: TestApp) {
@@ -46,7 +47,7 @@ async fn every_look_at_a_ticket_is_in_the_trail_with_who_when_and_in_which_role(
     t.post(
         Some(&handler),
         &format!("/api/v1/tickets/{no}/reveal-contact"),
-        json!({"reason": "需电话联系市民确认位置"}),
+        json!({"purpose": "contact_citizen", "reason": "需电话联系市民确认位置"}),
     )
     .await;
 
@@ -71,7 +72,7 @@ async fn every_look_at_a_ticket_is_in_the_trail_with_who_when_and_in_which_role(
         ("dispatcher", "access.ticket_read", "centre"),
         ("dispatcher", "access.tickets_listed", "centre"),
         ("h-cgj", "access.ticket_read", "unit:cgj"),
-        ("h-cgj", "ticket.contact_revealed", ""),
+        ("h-cgj", "ticket.contact_revealed", "unit:cgj"),
     ];
     let expected: Vec<(String, String, String)> = expected
         .iter()
@@ -232,4 +233,66 @@ async fn audit_head(t: &TestApp, supervisor: &str) -> u64 {
     t.get(Some(supervisor), "/api/v1/audit/head").await.1["seq"]
         .as_u64()
         .unwrap()
+}
+
+async fn a_reveal_without_a_need_is_refused_and_recorded(t: TestApp) {
+    let operator = t.login("operator").await;
+    let followup = t.login("followup").await;
+    let supervisor = t.login("supervisor").await;
+    let no = t
+        .create_ticket(&operator, street_light("13812341234"))
+        .await;
+    let reveal = |who: String, purpose: &'static str| {
+        let t = &t;
+        let no = no.clone();
+        async move {
+            t.post(
+                Some(&who),
+                &format!("/api/v1/tickets/{no}/reveal-contact"),
+                json!({"purpose": purpose, "reason": "想看看是谁打的电话"}),
+            )
+            .await
+        }
+    };
+    // Nothing is due for follow-up yet.
+    let (status, refused) = reveal(followup.clone(), "follow_up_call").await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("follow-up call is due"),
+        "{refused}"
+    );
+    let (status, _) = reveal(operator.clone(), "other").await;
+    assert_eq!(status, 200, "the operator who took the call, just now");
+    let (status, refused) = reveal(followup.clone(), "nonsense").await;
+    assert_eq!(status, 400, "a purpose from the list: {refused}");
+
+    let (_, trail) = t
+        .get(Some(&supervisor), &format!("/api/v1/tickets/{no}/access"))
+        .await;
+    let refusal = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "access.reveal_refused")
+        .unwrap_or_else(|| panic!("the refusal is in the trail: {trail:#}"));
+    assert_eq!(refusal["user"], "followup");
+    assert!(
+        refusal["detail"]
+            .as_str()
+            .unwrap()
+            .contains("想看看是谁打的电话")
+    );
+    let (_, report) = t.get(Some(&supervisor), "/api/v1/privacy").await;
+    assert!(
+        report["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["flag"] == "reveals_refused" && f["user"] == "followup"),
+        "{report:#}"
+    );
+    t.stop().await;
 }

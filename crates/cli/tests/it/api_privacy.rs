@@ -40,7 +40,7 @@ async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason(t
         .post(
             Some(&handler),
             &format!("/api/v1/tickets/{no}/reveal-contact"),
-            json!({"reason": "看"}),
+            json!({"purpose": "contact_citizen", "reason": "看"}),
         )
         .await;
     assert_eq!(status, 400, "{refused}");
@@ -48,7 +48,7 @@ async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason(t
         .post(
             Some(&handler),
             &format!("/api/v1/tickets/{no}/reveal-contact"),
-            json!({"reason": "需电话联系市民确认路灯位置"}),
+            json!({"purpose": "contact_citizen", "reason": "需电话联系市民确认路灯位置"}),
         )
         .await;
     assert_eq!(status, 200, "{revealed}");
@@ -100,7 +100,7 @@ async fn a_confidential_ticket_never_shows_the_citizen_to_a_unit(t: TestApp) {
         .post(
             Some(&handler),
             &format!("/api/v1/tickets/{no}/reveal-contact"),
-            json!({"reason": "需要联系举报人核实"}),
+            json!({"purpose": "contact_citizen", "reason": "需要联系举报人核实"}),
         )
         .await;
     assert_eq!(status, 403, "{refused}");

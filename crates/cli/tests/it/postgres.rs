@@ -170,7 +170,7 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
     );
     let (mut server, base) = serve_blocking(&url, &keys).await;
     let client = reqwest::Client::new();
-    let token = crate::cli::demo_login(&client, &base, "dispatcher").await;
+    let token = crate::cli::demo_login(&client, &base, "supervisor").await;
     let token = token.as_str();
     let list: Value = client
         .get(format!("{base}/api/v1/tickets?limit=20"))
@@ -206,7 +206,7 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
     let revealed: Value = client
         .post(format!("{base}/api/v1/tickets/{no}/reveal-contact"))
         .bearer_auth(token)
-        .json(&json!({"reason": "迁移后核对联系方式"}))
+        .json(&json!({"purpose": "supervision_check", "reason": "迁移后核对联系方式"}))
         .send()
         .await
         .unwrap()

@@ -169,14 +169,6 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
         .await;
     t.act(&supervisor, &no, "supervise", json!({"note": "列入督办"}))
         .await;
-    let (status, revealed) = t
-        .post(
-            Some(&followup),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
-            json!({"reason": "回访核实"}),
-        )
-        .await;
-    assert!(status.is_success(), "{revealed}");
     t.act(
         &lights,
         &no,
@@ -184,6 +176,14 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
         json!({"result": "已更换灯具", "claim": "solved"}),
     )
     .await;
+    let (status, revealed) = t
+        .post(
+            Some(&followup),
+            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            json!({"purpose": "follow_up_call", "reason": "回访核实"}),
+        )
+        .await;
+    assert!(status.is_success(), "{revealed}");
     let reopened = t
         .act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": false, "satisfaction": "dissatisfied", "comment": "灯还是不亮"}))
         .await;

@@ -13,7 +13,7 @@ use crate::category::Category;
 use crate::error::DomainError;
 use crate::ids::{CategoryCode, ContactId, DivisionCode, TicketNo, UnitId};
 use crate::org::{Actor, Unit};
-use crate::permission::{Action, require};
+use crate::permission::{Action, RevealPurpose, may_reveal, require};
 use crate::policy::Rules;
 
 use super::input::{LONG, SHORT, check_request, check_units, optional_text, text};
@@ -114,6 +114,7 @@ pub enum TicketAction {
         contacted_citizen: bool,
     },
     RevealContact {
+        purpose: RevealPurpose,
         reason: String,
     },
 }
@@ -156,7 +157,12 @@ pub fn decide(
         } => receive(ctx, *no, request, *contact, answer_on_call.as_deref()),
         TicketCommand::Act { no, action } => {
             let ticket = tickets.get(no).ok_or(DomainError::UnknownTicket(*no))?;
-            require(ctx.actor, action.action(), Some(ticket))?;
+            match action {
+                TicketAction::RevealContact { .. } => {
+                    may_reveal(ctx.actor, ticket, ctx.now, &ctx.rules.policy.privacy)?
+                }
+                _ => require(ctx.actor, action.action(), Some(ticket))?,
+            }
             let events = act(ctx, ticket, action, tickets)?;
             Ok(events)
         }
@@ -409,7 +415,7 @@ fn act(
             text: text("text", body, LONG)?,
             contacted_citizen: *contacted_citizen,
         }),
-        TicketAction::RevealContact { reason } => {
+        TicketAction::RevealContact { purpose, reason } => {
             if ticket.contact.is_none() {
                 return Err(wrong(
                     ticket,
@@ -424,7 +430,11 @@ fn act(
                     "give a real reason (at least 4 characters); it is kept in the audit record",
                 ));
             }
-            one(TicketEvent::ContactRevealed { reason })
+            one(TicketEvent::ContactRevealed {
+                reason,
+                purpose: Some(*purpose),
+                seat: Some(crate::access::Seat::of(ctx.actor)),
+            })
         }
     }
 }
@@ -553,7 +563,12 @@ pub fn required_status(action: Action) -> Option<(&'static [Status], &'static st
 
 /// The actions on a ticket that this actor may take now: permitted to them, and possible in the
 /// ticket's state. Screens offer exactly these; `decide` still checks each input when it comes.
-pub fn offered_actions(actor: &Actor, ticket: &Ticket) -> Vec<Action> {
+pub fn offered_actions(
+    actor: &Actor,
+    ticket: &Ticket,
+    now: Timestamp,
+    rules: &Rules,
+) -> Vec<Action> {
     let current = ticket.current();
     let pending_extension = current.is_some_and(|a| a.pending_extension.is_some());
     Action::ON_A_TICKET
@@ -568,7 +583,10 @@ pub fn offered_actions(actor: &Actor, ticket: &Ticket) -> Vec<Action> {
             _ => true,
         })
         .filter(|action| expect_status(ticket, *action).is_ok())
-        .filter(|action| require(actor, *action, Some(ticket)).is_ok())
+        .filter(|action| match action {
+            Action::RevealContact => may_reveal(actor, ticket, now, &rules.policy.privacy).is_ok(),
+            _ => require(actor, *action, Some(ticket)).is_ok(),
+        })
         .collect()
 }
 

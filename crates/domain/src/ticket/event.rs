@@ -5,7 +5,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{ClosureOutcome, EmergencyService, FollowUpOutcome, NewTicket, ReplyClaim};
+use crate::access::Seat;
 use crate::ids::{ContactId, TicketNo, UnitId};
+use crate::permission::RevealPurpose;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -107,7 +109,15 @@ pub enum TicketEvent {
     },
     /// Someone saw the citizen's full contact details, and said why.
     #[serde(rename = "ticket.contact_revealed")]
-    ContactRevealed { reason: String },
+    ContactRevealed {
+        reason: String,
+        /// Which of the listed purposes (absent before purposes were asked for).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purpose: Option<RevealPurpose>,
+        /// The roles and organisation the person revealed in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat: Option<Seat>,
+    },
 }
 
 impl TicketEvent {

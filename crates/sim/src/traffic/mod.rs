@@ -410,8 +410,8 @@ async fn execute(app: &App, planned: &Planned) -> app::AppResult<TicketView> {
             app.receive(&planned.actor, planned.at, (**input).clone())
                 .await
         }
-        Op::Act(no, TicketAction::RevealContact { reason }) => {
-            app.reveal_contact(&planned.actor, planned.at, *no, reason)
+        Op::Act(no, TicketAction::RevealContact { purpose, reason }) => {
+            app.reveal_contact(&planned.actor, planned.at, *no, *purpose, reason)
                 .await?;
             app.ticket(&planned.actor, planned.at, *no).await
         }

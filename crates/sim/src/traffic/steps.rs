@@ -186,6 +186,7 @@ impl Traffic<'_> {
                 Op::Act(
                     no?,
                     TicketAction::RevealContact {
+                        purpose: domain::permission::RevealPurpose::ContactCitizen,
                         reason: "需电话联系诉求人核实具体位置".into(),
                     },
                 ),

@@ -208,6 +208,7 @@ pub async fn a_refused_command_in_a_batch_leaves_the_others(store: &dyn Store) {
     for i in 0..50u32 {
         let action = if i % 10 == 0 {
             TicketAction::RevealContact {
+                purpose: domain::permission::RevealPurpose::ClarifyRequest,
                 reason: "没有联系方式".into(),
             } // refused: no contact
         } else {

@@ -8,6 +8,7 @@ use app::views::{TicketView, TimelineEntry};
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::ids::{CategoryCode, DivisionCode, TicketNo, TierCode, UnitId};
+use domain::permission::RevealPurpose;
 use domain::privacy::Contact;
 use domain::ticket::{Channel, Coordinates, RequestKind, Status};
 use jiff::Timestamp;
@@ -289,7 +290,10 @@ pub async fn open_intake(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealRequest {
-    /// Why you need the full contact. Kept in the audit record.
+    /// Why, from the list: `contact_citizen`, `follow_up_call`, `clarify_request`,
+    /// `supervision_check`, `other`.
+    pub purpose: RevealPurpose,
+    /// Why you need the full contact, in words. Kept in the audit record.
     pub reason: String,
 }
 
@@ -307,7 +311,7 @@ pub struct RevealedContact {
 #[utoipa::path(post, path = "/tickets/{no}/reveal-contact", tag = "tickets",
     params(("no" = String, Path, description = "Ticket number")),
     request_body = RevealRequest,
-    responses((status = 200, description = "The full contact; the access is in the audit log", body = RevealedContact), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "The full contact; the access is in the audit log", body = RevealedContact), (status = 400, body = ErrorBody), (status = 403, description = "Your role does not need this contact now (the refusal is recorded)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reveal_contact(
     State(app): State<Arc<App>>,
@@ -316,7 +320,13 @@ pub async fn reveal_contact(
     Json(body): Json<RevealRequest>,
 ) -> WebResult<Json<RevealedContact>> {
     let revealed = app
-        .reveal_contact(&actor, app.now(), ticket_no(&no)?, &body.reason)
+        .reveal_contact(
+            &actor,
+            app.now(),
+            ticket_no(&no)?,
+            body.purpose,
+            &body.reason,
+        )
         .await?;
     let c = revealed.contact;
     Ok(Json(RevealedContact {

@@ -130,6 +130,19 @@ impl Lang {
 }
 
 impl Lang {
+    /// A purpose of a reveal in words.
+    pub fn reveal_purpose(self, purpose: domain::permission::RevealPurpose) -> &'static str {
+        use domain::permission::RevealPurpose::*;
+        match (purpose, self) {
+            (_, Lang::Zh) => purpose.zh(),
+            (ContactCitizen, Lang::En) => "To call the citizen about the problem",
+            (FollowUpCall, Lang::En) => "The follow-up call",
+            (ClarifyRequest, Lang::En) => "Details of the request",
+            (SupervisionCheck, Lang::En) => "Supervision check",
+            (Other, Lang::En) => "Other (say what)",
+        }
+    }
+
     /// An audit event kind (`ticket.dispatched`) in words; unknown kinds are shown as they are.
     pub fn event(self, kind: &str) -> String {
         let (zh, en) = match kind {
@@ -192,6 +205,7 @@ texts! {
     nav_dashboard: "督办看板", "Dashboard";
     nav_admin: "系统管理", "Administration";
     nav_privacy: "隐私审查", "Privacy";
+    reveal_purpose: "查看事由", "Purpose";
     privacy_window: "时间范围（小时）", "Window (hours)";
     privacy_flags: "需要关注", "Needs a look";
     privacy_no_flags: "没有需要关注的情况。", "Nothing needs a look.";

@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::ids::TicketNo;
-use domain::permission::Action;
+use domain::permission::{Action, RevealPurpose};
 use domain::privacy::Contact;
 use serde::Deserialize;
 
@@ -115,6 +115,8 @@ struct TicketPage {
     revealed_seq: u64,
     done: Option<String>,
     urgency: String,
+    /// The purposes a reveal may give, as `(value, label)`.
+    purposes: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +147,7 @@ pub async fn find(_viewer: Viewer, Query(q): Query<Find>) -> UiResult<Redirect> 
 
 #[derive(Deserialize)]
 pub struct RevealForm {
+    purpose: String,
     reason: String,
 }
 
@@ -157,11 +160,18 @@ pub async fn reveal(
     Form(form): Form<RevealForm>,
 ) -> UiResult<Response> {
     let no = parse_no(&no)?;
+    let purpose: RevealPurpose = form.purpose.parse()?;
     let revealed = app
-        .reveal_contact(&viewer.actor, app.now(), no, form.reason.trim())
+        .reveal_contact(&viewer.actor, app.now(), no, purpose, form.reason.trim())
         .await
         .map_err(|e| UiError::from(e).with_lang(viewer.lang))?;
-    show(&app, &viewer, no, Some(revealed), None).await
+    let mut response = show(&app, &viewer, no, Some(revealed), None).await?;
+    // The page carries the full contact: no cache may keep it.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 async fn show(
@@ -229,6 +239,10 @@ async fn show(
         revealed,
         revealed_seq,
         done,
+        purposes: RevealPurpose::ALL
+            .iter()
+            .map(|p| (p.as_str(), viewer.lang.reveal_purpose(*p)))
+            .collect(),
     }))
 }
 

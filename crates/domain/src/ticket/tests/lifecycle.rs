@@ -4,6 +4,7 @@ use jiff::civil::date;
 
 use super::fixture::*;
 use crate::ids::{ContactId, TicketNo};
+use crate::permission::RevealPurpose;
 use crate::policy::Policy;
 use crate::ticket::{
     AssignmentCause, ClosureOutcome, EmergencyService, FollowUpOutcome, Satisfaction, Status,
@@ -419,13 +420,16 @@ fn a_reveal_is_recorded_without_changing_the_ticket() {
         &handler("roads"),
         no,
         TicketAction::RevealContact {
+            purpose: RevealPurpose::ContactCitizen,
             reason: "需上门核实地址".into(),
         },
     );
     assert_eq!(
         events,
         vec![TicketEvent::ContactRevealed {
-            reason: "需上门核实地址".into()
+            reason: "需上门核实地址".into(),
+            purpose: Some(RevealPurpose::ContactCitizen),
+            seat: Some(crate::access::Seat::of(&handler("roads"))),
         }]
     );
     assert_eq!(w.ticket(no).version, version);

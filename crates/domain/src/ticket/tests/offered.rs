@@ -9,15 +9,15 @@ fn each_role_is_offered_what_it_may_do_now() {
     let mut w = World::new();
     let no = w.receive();
     let new = w.ticket(no).clone();
-    let dispatcher_now = offered_actions(&dispatcher(), &new);
+    let dispatcher_now = offered_actions(&dispatcher(), &new, w.now, &w.rules);
     assert!(dispatcher_now.contains(&Action::Dispatch));
     assert!(dispatcher_now.contains(&Action::HandOff));
     assert!(!dispatcher_now.contains(&Action::Sign));
-    assert!(offered_actions(&handler("roads"), &new).is_empty());
+    assert!(offered_actions(&handler("roads"), &new, w.now, &w.rules).is_empty());
 
     w.ok(&dispatcher(), no, dispatch("roads"));
     let dispatched = w.ticket(no).clone();
-    let roads = offered_actions(&handler("roads"), &dispatched);
+    let roads = offered_actions(&handler("roads"), &dispatched, w.now, &w.rules);
     assert!(roads.contains(&Action::Sign));
     assert!(roads.contains(&Action::RequestReturn));
     assert!(
@@ -25,14 +25,16 @@ fn each_role_is_offered_what_it_may_do_now() {
         "replying needs signing first"
     );
     assert!(
-        offered_actions(&handler("water"), &dispatched).is_empty(),
+        offered_actions(&handler("water"), &dispatched, w.now, &w.rules).is_empty(),
         "another unit is offered nothing"
     );
-    assert!(!offered_actions(&dispatcher(), &dispatched).contains(&Action::Dispatch));
+    assert!(
+        !offered_actions(&dispatcher(), &dispatched, w.now, &w.rules).contains(&Action::Dispatch)
+    );
 
     w.ok(&handler("roads"), no, TicketAction::Sign);
     let signed = w.ticket(no).clone();
-    let roads = offered_actions(&handler("roads"), &signed);
+    let roads = offered_actions(&handler("roads"), &signed, w.now, &w.rules);
     assert!(roads.contains(&Action::Reply));
     assert!(roads.contains(&Action::RequestExtension));
     assert!(!roads.contains(&Action::DecideExtension));
@@ -44,7 +46,7 @@ fn every_offered_action_passes_the_status_and_permission_checks() {
     let mut w = World::new();
     let no = w.replied();
     let ticket = w.ticket(no).clone();
-    let offered = offered_actions(&follow_up_agent(), &ticket);
+    let offered = offered_actions(&follow_up_agent(), &ticket, w.now, &w.rules);
     assert!(offered.contains(&Action::RecordFollowUp));
     let outcome = reached(true, crate::ticket::Satisfaction::Satisfied);
     w.ok(
@@ -55,5 +57,8 @@ fn every_offered_action_passes_the_status_and_permission_checks() {
             comment: String::new(),
         },
     );
-    assert!(!offered_actions(&follow_up_agent(), w.ticket(no)).contains(&Action::RecordFollowUp));
+    assert!(
+        !offered_actions(&follow_up_agent(), w.ticket(no), w.now, &w.rules)
+            .contains(&Action::RecordFollowUp)
+    );
 }

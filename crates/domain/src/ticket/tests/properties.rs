@@ -141,6 +141,7 @@ fn action(kind: u8, flag: bool, n: u32, other: crate::ids::TicketNo) -> TicketAc
             contacted_citizen: flag,
         },
         _ => TicketAction::RevealContact {
+            purpose: crate::permission::RevealPurpose::ClarifyRequest,
             reason: "核实诉求内容".into(),
         },
     }

@@ -6,6 +6,7 @@ use super::fixture::*;
 use crate::error::DomainError;
 use crate::ids::{ContactId, TicketNo};
 use crate::org::{Affiliation, Role};
+use crate::permission::RevealPurpose;
 use crate::ticket::{EmergencyService, FollowUpOutcome, Status, TicketAction};
 
 /// Each action with an actor allowed to do it, so only the state can refuse.
@@ -225,16 +226,18 @@ fn units_never_reveal_a_confidential_citizen() {
             &handler("roads"),
             no,
             TicketAction::RevealContact {
+                purpose: RevealPurpose::ContactCitizen,
                 reason: "需上门核实".into(),
             },
         )
         .unwrap_err();
     assert!(err.to_string().contains("confidential"), "{err}");
-    // The centre still can, with a reason.
+    // The centre's supervisor still can, with a reason.
     w.ok(
-        &dispatcher(),
+        &supervisor(),
         no,
         TicketAction::RevealContact {
+            purpose: RevealPurpose::SupervisionCheck,
             reason: "核实诉求人身份".into(),
         },
     );
@@ -249,6 +252,7 @@ fn reveals_need_a_contact_and_a_real_reason() {
             &dispatcher(),
             no,
             TicketAction::RevealContact {
+                purpose: RevealPurpose::ClarifyRequest,
                 reason: "核实身份信息".into()
             }
         )
@@ -262,6 +266,7 @@ fn reveals_need_a_contact_and_a_real_reason() {
             &dispatcher(),
             no,
             TicketAction::RevealContact {
+                purpose: RevealPurpose::Other,
                 reason: "看看".into()
             }
         )
@@ -269,4 +274,57 @@ fn reveals_need_a_contact_and_a_real_reason() {
         .to_string()
         .contains("reason")
     );
+}
+
+#[test]
+fn a_contact_is_revealed_only_where_the_work_needs_it() {
+    use crate::permission::may_reveal;
+    let mut w = World::new();
+    let reveal = |purpose| TicketAction::RevealContact {
+        purpose,
+        reason: "需联系市民核实情况".into(),
+    };
+    let no = w.receive();
+    // The operator who took the call, while the call is fresh; another operator never.
+    w.ok(&operator(), no, reveal(RevealPurpose::ClarifyRequest));
+    let other = actor(
+        "op2",
+        crate::org::Role::Operator,
+        crate::org::Affiliation::Contractor,
+    );
+    let err = w
+        .act(&other, no, reveal(RevealPurpose::ClarifyRequest))
+        .unwrap_err();
+    assert!(err.to_string().contains("only tickets they took"), "{err}");
+    w.ok(&dispatcher(), no, reveal(RevealPurpose::ClarifyRequest));
+    w.advance(5);
+    let err = w
+        .act(&operator(), no, reveal(RevealPurpose::ClarifyRequest))
+        .unwrap_err();
+    assert!(err.to_string().contains("within 4 hours"), "{err}");
+
+    // Routed: the dispatcher's need ends, the unit's begins; the follow-up agent waits.
+    w.ok(&dispatcher(), no, dispatch("roads"));
+    assert!(
+        w.act(&dispatcher(), no, reveal(RevealPurpose::ClarifyRequest))
+            .is_err()
+    );
+    assert!(
+        w.act(&follow_up_agent(), no, reveal(RevealPurpose::FollowUpCall))
+            .is_err()
+    );
+    w.ok(&handler("roads"), no, reveal(RevealPurpose::ContactCitizen));
+    w.ok(&handler("roads"), no, TicketAction::Sign);
+    w.ok(&handler("roads"), no, reply());
+    // Replied: the follow-up agent may call back; the unit is done.
+    w.ok(&follow_up_agent(), no, reveal(RevealPurpose::FollowUpCall));
+    let err = w
+        .act(&handler("roads"), no, reveal(RevealPurpose::ContactCitizen))
+        .unwrap_err();
+    assert!(err.to_string().contains("while handling"), "{err}");
+    // A supervisor may always, and it is checked the same way screens ask.
+    w.ok(&supervisor(), no, reveal(RevealPurpose::SupervisionCheck));
+    let t = w.ticket(no).clone();
+    assert!(may_reveal(&supervisor(), &t, w.now, &w.rules.policy.privacy).is_ok());
+    assert!(may_reveal(&dispatcher(), &t, w.now, &w.rules.policy.privacy).is_err());
 }
