@@ -45,6 +45,7 @@ impl Vault {
     /// Returns whether it was created.
     pub fn open_or_create(path: &Path) -> AppResult<(Vault, bool)> {
         if path.exists() {
+            refuse_if_others_can_read(path)?;
             let text = std::fs::read_to_string(path).map_err(|e| {
                 AppError::Internal(format!("cannot read the key file {}: {e}", path.display()))
             })?;
@@ -270,6 +271,31 @@ fn random_key() -> AppResult<[u8; 32]> {
     Ok(key)
 }
 
+/// A key file that anyone but its owner can read gives every local account the citizens'
+/// contacts: refused, with what to do.
+fn refuse_if_others_can_read(path: &Path) -> AppResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| {
+                AppError::Internal(format!("cannot read the key file {}: {e}", path.display()))
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(AppError::Internal(format!(
+                "the key file {} can be read by others (mode {:o}); it unlocks every citizen's contact. \
+                 Make it private with `chmod 600 {}` and start again",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn write_private(path: &Path, text: &str) -> AppResult<()> {
     let fail = |e: std::io::Error| {
         AppError::Internal(format!("cannot write the key file {}: {e}", path.display()))
@@ -344,6 +370,14 @@ mod tests {
         }
         let (reopened, fresh) = Vault::open_or_create(&path).unwrap();
         assert!(!fresh);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let refused = Vault::open_or_create(&path).unwrap_err().to_string();
+            assert!(refused.contains("chmod 600"), "{refused}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let sealed = created.seal(ContactId(1), &contact()).unwrap();
         assert_eq!(reopened.open(&sealed).unwrap(), contact());
         assert!(Vault::parse("data-key 1 00").is_err());

@@ -127,13 +127,19 @@ impl TestApp {
         } - SignedDuration::from_hours(1);
         sim::build_city(&app, city_built_at).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let address = listener.local_addr().unwrap();
+        let base = format!("http://{address}");
         let (shutdown, signal) = oneshot::channel::<()>();
         let server_app = app.clone();
         let server = tokio::spawn(async move {
-            web::serve(server_app, listener, async move {
-                let _ = signal.await;
-            })
+            web::serve(
+                server_app,
+                listener,
+                web::WebConfig::local(address),
+                async move {
+                    let _ = signal.await;
+                },
+            )
             .await
             .unwrap();
         });

@@ -5,6 +5,7 @@
 //! Invariant: no SQL and no business rule here; errors leave as `{"error": {"code", "message"}}`.
 
 pub mod api;
+pub mod config;
 pub mod error;
 pub mod extract;
 pub mod open311;
@@ -27,7 +28,10 @@ use tower_http::trace::TraceLayer;
 /// The largest request body accepted (JSON; uploads come with the citizen channels).
 const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(app: Arc<App>) -> Router {
+pub use config::WebConfig;
+
+pub fn router(app: Arc<App>, config: WebConfig) -> Router {
+    let config = Arc::new(config);
     let (api, openapi) = api::router();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     Router::new()
@@ -70,6 +74,11 @@ pub fn router(app: Arc<App>) -> Router {
             )
             .into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            config.clone(),
+            config::security_headers,
+        ))
+        .layer(axum::Extension(config))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
@@ -78,9 +87,10 @@ pub fn router(app: Arc<App>) -> Router {
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
+    config: WebConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    axum::serve(listener, router(app, config))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -232,9 +232,11 @@ pub(super) struct Server {
 impl Server {
     pub(super) async fn start(app: Arc<App>) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let address = listener.local_addr()?;
+        let base = format!("http://{address}");
         let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(web::serve(app, listener, async move {
+        let config = web::WebConfig::local(address);
+        let task = tokio::spawn(web::serve(app, listener, config, async move {
             let _ = signal.await;
         }));
         Ok(Server {

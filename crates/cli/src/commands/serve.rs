@@ -19,6 +19,11 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "MINSHENG_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The address staff, citizens and channels reach this server at, e.g.
+    /// https://12345.example.gov.cn (behind a TLS proxy). Its scheme decides whether cookies are
+    /// Secure, and Open311's discovery names it. [default: http://<the listen address>]
+    #[arg(long, env = "MINSHENG_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Build a demo city with simulated traffic first, if the database does not have one.
     #[arg(long)]
     pub demo: bool,
@@ -32,6 +37,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Checked before anything is opened, so a typo costs nothing.
+    let configured = args
+        .public_url
+        .as_deref()
+        .map(web::WebConfig::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let installation = Installation::open_uninitialised(&args.db).await?;
     if installation.store.read_only() {
         installation.close().await;
@@ -68,6 +80,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         })?;
     let address = listener.local_addr()?;
+    let config = configured.unwrap_or_else(|| web::WebConfig::local(address));
+    if config.insecure_away_from_loopback() {
+        println!(
+            "Warning: the public address is plain HTTP away from this machine, so passwords and sessions travel \
+             unencrypted. Serve behind HTTPS and pass --public-url https://…"
+        );
+    }
     println!();
     println!(
         "minsheng is serving http://{address}/  (API: http://{address}/api/v1, OpenAPI: http://{address}/api/openapi.json)"
@@ -98,7 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }));
     let stop = stop_requested()?;
     println!("Press Ctrl-C to stop.");
-    web::serve(app, listener, stop).await?;
+    web::serve(app, listener, config, stop).await?;
     let _ = notifier_stop.send(());
     let _ = notifier.await;
     installation.close().await;

@@ -17,6 +17,7 @@ testkit::on_both_backends!(
     pages_keep_the_api_permission_walls,
     the_dashboard_tables_download_as_csv,
     an_administrator_creates_a_user_who_can_log_in,
+    every_answer_carries_the_security_headers_whatever_the_request_claims,
 );
 
 /// Cookies kept by hand, as a browser would.
@@ -283,10 +284,24 @@ async fn login_never_redirects_off_site(t: TestApp) {
         "//evil.example/x",
         "https://evil.example/",
         "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
     ] {
         let mut b = Browser::new(&t);
         let (_, location) = b.login("dispatcher", next).await;
-        assert_eq!(location.as_deref(), Some("/dispatch"), "next={next}");
+        assert_eq!(location.as_deref(), Some("/dispatch"), "next={next:?}");
+    }
+    // The language switch's way back is held to the same rule (`%09` is a tab).
+    for back in [
+        "%2F%09%2Fevil.example",
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+    ] {
+        let (status, _, location) = Browser::new(&t)
+            .get(&format!("/lang?to=en&back={back}"))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/"), "back={back}");
     }
     let mut b = Browser::new(&t);
     let (_, location) = b.login("dispatcher", "/dashboard?month=2026-11").await;
@@ -425,4 +440,87 @@ async fn an_administrator_creates_a_user_who_can_log_in(t: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+}
+
+async fn every_answer_carries_the_security_headers_whatever_the_request_claims(t: TestApp) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/login",
+        "/api/v1/me",
+        "/citizen",
+        "/open311/v2/discovery.json",
+    ] {
+        let response = client
+            .get(format!("{}{path}", t.base))
+            .header("Host", "evil.example")
+            .header("X-Forwarded-Proto", "https")
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+        // The configured address is plain HTTP on loopback: no Secure, whatever the headers say.
+        for cookie in headers.get_all(SET_COOKIE) {
+            assert!(!cookie.to_str().unwrap().contains("Secure"), "{path}");
+        }
+        if path.starts_with("/open311") {
+            let body: serde_json::Value = response.json().await.unwrap();
+            let url = body["endpoints"][0]["url"].as_str().unwrap().to_owned();
+            assert_eq!(
+                url,
+                format!("{}/open311/v2", t.base),
+                "not from the Host header"
+            );
+        }
+    }
+    let css = client
+        .get(format!("{}/static/app.css", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["cache-control"], "max-age=300");
+
+    // The same city behind HTTPS: every cookie is Secure, and Open311 names the public address.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = web::WebConfig::new("https://12345.example.gov.cn").unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(t.app.clone(), listener, config, async move {
+        let _ = stopped.await;
+    }));
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let discovery: serde_json::Value = client
+        .get(format!("{base}/open311/v2/discovery.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["endpoints"][0]["url"],
+        "https://12345.example.gov.cn/open311/v2"
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+    t.stop().await;
 }

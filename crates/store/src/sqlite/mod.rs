@@ -69,6 +69,7 @@ impl SqliteStore {
     /// the log and starts the writer.
     pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
         let mut conn = Connection::open(&path).map_err(|e| {
             StoreError::Database(format!("cannot open the database {}: {e}", path.display()))
         })?;
@@ -312,6 +313,26 @@ impl ReadPool {
             idle.push(conn);
         }
         result
+    }
+}
+
+/// Creates a new database file readable by its owner only; SQLite gives its WAL and shared-memory
+/// files the same permissions. An existing file is left as it is.
+fn create_private(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(format!(
+            "cannot create the database {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -36,18 +36,19 @@ impl Syncer {
         let wal = wal_path(db);
         // SQLite creates the WAL on its first write; creating it first (empty) is equivalent. It
         // is not unlinked while this store holds connections open.
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&wal)
-            .map_err(|e| {
-                StoreError::Database(format!(
-                    "cannot open the write-ahead log {}: {e}",
-                    wal.display()
-                ))
-            })?;
+        let mut options = File::options();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&wal).map_err(|e| {
+            StoreError::Database(format!(
+                "cannot open the write-ahead log {}: {e}",
+                wal.display()
+            ))
+        })?;
         let failed = Arc::new(AtomicBool::new(false));
         let (answers, batches) = crossbeam_channel::unbounded();
         let flag = failed.clone();

@@ -19,6 +19,22 @@ async fn fresh() -> Option<(Arc<dyn Store>, TempDir)> {
 crate::contract_tests!(fresh);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    receive(&store).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.path().join(format!("private.db{suffix}"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_committed_survives_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.db");

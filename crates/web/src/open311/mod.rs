@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use app::{App, AppError};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -139,7 +139,7 @@ fn jurisdiction(app: &App) -> String {
 
 async fn root_get(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    axum::Extension(config): axum::Extension<Arc<crate::WebConfig>>,
     Path(file): Path<String>,
     axum::extract::Query(params): axum::extract::Query<Params>,
 ) -> Response {
@@ -147,7 +147,7 @@ async fn root_get(
         return no_format(&file);
     };
     let result = match name {
-        "discovery" => Ok(services::discovery(&headers, format)),
+        "discovery" => Ok(services::discovery(&config, format)),
         "services" => check_jurisdiction(&app, &params).map(|()| services::list(&app, format)),
         "requests" => match check_jurisdiction(&app, &params) {
             Ok(()) => requests::list(&app, &params, format).await,

@@ -4,21 +4,15 @@ use std::sync::Arc;
 
 use app::App;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::format::{Format, Node, respond};
 use super::{BASE, CHANGESET, Failure, Params, SPECIFICATION, check_jurisdiction, no_format};
 
-pub(super) fn discovery(headers: &HeaderMap, format: Format) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+/// The discovery document, its endpoint at the configured public address (never one a request's
+/// `Host` or `X-Forwarded-Proto` header claims).
+pub(super) fn discovery(config: &crate::WebConfig, format: Format) -> Response {
     let changeset = Node::text(CHANGESET);
     let node = Node::Fields(vec![
         ("changeset", changeset.clone()),
@@ -38,7 +32,7 @@ pub(super) fn discovery(headers: &HeaderMap, format: Format) -> Response {
                 "endpoint",
                 vec![Node::Fields(vec![
                     ("specification", Node::text(SPECIFICATION)),
-                    ("url", Node::text(format!("{scheme}://{host}{BASE}"))),
+                    ("url", Node::text(config.url_of(BASE))),
                     ("changeset", changeset),
                     ("type", Node::text("production")),
                     (

@@ -67,9 +67,9 @@ pub async fn submit(
             let response = Redirect::to(&target).into_response();
             let response = with_cookie(
                 response,
-                set_cookie(&headers, SESSION_COOKIE, &token.token, SESSION_HOURS * 3600),
+                set_cookie(SESSION_COOKIE, &token.token, SESSION_HOURS * 3600),
             );
-            with_cookie(response, set_cookie(&headers, FORM_COOKIE, "", 0))
+            with_cookie(response, set_cookie(FORM_COOKIE, "", 0))
         }
         Err(e) => {
             let lang = lang_of(&headers);
@@ -90,14 +90,14 @@ pub async fn submit(
     }
 }
 
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, viewer: Viewer) -> Response {
+pub async fn logout(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
     // The cookie goes whatever happens; a failed revoke is logged, not shown.
     if let Err(e) = app.logout(&viewer.actor, app.now(), &viewer.session).await {
         tracing::warn!(error = %e, "revoking a session token at logout failed");
     }
     with_cookie(
         Redirect::to("/login").into_response(),
-        set_cookie(&headers, SESSION_COOKIE, "", 0),
+        set_cookie(SESSION_COOKIE, "", 0),
     )
 }
 
@@ -122,7 +122,7 @@ pub async fn switch_language(headers: HeaderMap, Query(q): Query<Switch>) -> Res
         .unwrap_or_else(|| "/".to_owned());
     with_cookie(
         Redirect::to(&back).into_response(),
-        set_cookie(&headers, LANG_COOKIE, lang.code(), 365 * 24 * 3600),
+        set_cookie(LANG_COOKIE, lang.code(), 365 * 24 * 3600),
     )
 }
 
@@ -151,9 +151,42 @@ fn login_page(
     with_cookie(response, form_cookie)
 }
 
-/// Only a path on this site may be returned to after logging in (no `//host` or `https://`).
+/// Only a path on this site may be returned to after logging in or switching language: it starts
+/// with one `/`, and holds only visible ASCII — browsers drop tabs and newlines from a
+/// `Location`, so `/\t/evil.example` would otherwise become `//evil.example`.
 fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .filter(|n| !n.starts_with("/login") && !n.starts_with("/logout"))
-        .map(str::to_owned)
+    next.filter(|n| {
+        let mut chars = n.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && n.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+    })
+    .filter(|n| !n.starts_with("/login") && !n.starts_with("/logout"))
+    .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_a_path_on_this_site_is_returned_to() {
+        for fine in ["/", "/dispatch", "/tickets/26120100001?done=1", "/%2F%2Fx"] {
+            assert_eq!(safe_next(Some(fine)).as_deref(), Some(fine), "{fine}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "/ /evil.example",
+            "/login?next=//evil.example",
+            "evil.example",
+            "/路径",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::App;
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{COOKIE, HOST, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
@@ -42,25 +42,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// A `Set-Cookie` value: HttpOnly and SameSite=Strict always; Secure unless the page was asked
-/// for on a loopback address (where browsers have no TLS to offer and need none).
-pub fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if is_loopback(headers) { "" } else { "; Secure" };
-    let text =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+/// A `Set-Cookie` value: HttpOnly and SameSite=Strict always. `Secure` is added to every cookie
+/// on the way out when the configured public address is HTTPS (`config::security_headers`).
+pub fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn is_loopback(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    name == "localhost" || name.starts_with("127.") || name == "[::1]"
 }
 
 /// The CSRF token of a session: a hash of its secret, so it is stable for the session, cannot be
@@ -237,6 +223,6 @@ pub fn anonymous_form(headers: &HeaderMap) -> Result<(String, HeaderValue), UiEr
             hex::encode(secret)
         }
     };
-    let cookie = set_cookie(headers, FORM_COOKIE, &token, 3600);
+    let cookie = set_cookie(FORM_COOKIE, &token, 3600);
     Ok((token, cookie))
 }

@@ -22,6 +22,14 @@
   tick();
   setInterval(tick, 30000);
 
+  // The login page: plain HTTP away from this machine means the login travels unencrypted (and
+  // a Secure session cookie would be dropped): say so rather than loop back here.
+  const needsHttps = document.getElementById("needs-https");
+  const host = location.hostname;
+  if (needsHttps && location.protocol === "http:" && !(host === "localhost" || host.startsWith("127.") || host === "[::1]")) {
+    needsHttps.hidden = false;
+  }
+
   const form = document.getElementById("intake");
   if (!form) return;
   const phone = document.getElementById("phone");
