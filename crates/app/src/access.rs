@@ -171,7 +171,6 @@ impl AccessLine {
     fn of(entry: &LogEntry) -> Self {
         let (roles, affiliation, detail) = match &entry.event {
             LogEvent::Access(access) => {
-                let seat = access.seat();
                 let detail = match access {
                     AccessEvent::TicketRead { part, in_queue, .. } => {
                         let part = serde_json::to_value(part).unwrap_or_default();
@@ -197,10 +196,16 @@ impl AccessLine {
                     AccessEvent::RevealRefused { reason, why, .. } => {
                         format!("asked: {reason}; refused: {why}")
                     }
+                    AccessEvent::LoginFailed { username, address } => {
+                        format!("{username} from {address}")
+                    }
                 };
+                let seat = access.seat();
                 (
-                    seat.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-                    seat.affiliation.code(),
+                    seat.iter()
+                        .flat_map(|s| s.roles.iter().map(|r| r.as_str().to_owned()))
+                        .collect(),
+                    seat.map(|s| s.affiliation.code()).unwrap_or_default(),
                     detail,
                 )
             }
@@ -274,6 +279,28 @@ impl App {
             &entries,
             &self.registry().rules.policy.privacy,
         ))
+    }
+
+    /// Failed logins in the `hours` before `now`, newest first, with the name tried and the
+    /// address: for administrators.
+    pub async fn failed_logins(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        hours: u32,
+    ) -> AppResult<Vec<AccessLine>> {
+        require(actor, Action::ManageUsers, None)?;
+        let from = now - jiff::SignedDuration::from_hours(i64::from(hours.clamp(1, 24 * 31)));
+        let entries = self
+            .store
+            .access_trail(from, now + jiff::SignedDuration::from_secs(1))
+            .await?;
+        Ok(entries
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.event, LogEvent::Access(AccessEvent::LoginFailed { .. })))
+            .map(AccessLine::of)
+            .collect())
     }
 
     /// One person's looks in the `hours` before `now`, newest first.

@@ -77,7 +77,10 @@ impl App {
             AdminCommand::SetPassword { user: user.clone() },
             Some(secret),
         )
-        .await
+        .await?;
+        // The store revoked the user's tokens with the new password; forget any resolved here.
+        self.tokens.clear();
+        Ok(())
     }
 
     /// Replaces the taxonomy with a city's own, in the DB44/T 2479 column layout.

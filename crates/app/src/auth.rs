@@ -3,6 +3,7 @@
 //! users are always checked against the live registry, so deactivation takes effect at once.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -30,21 +31,29 @@ pub struct IssuedToken {
 }
 
 const CACHE_SECONDS: i64 = 30;
+/// The label of a token a login issues: a session, which ends when idle.
+const SESSION_LABEL: &str = "login";
 const CACHE_LIMIT: usize = 50_000;
 
 #[derive(Default)]
-pub(crate) struct TokenCache(Mutex<HashMap<[u8; 32], Cached>>);
+pub(crate) struct TokenCache {
+    resolved: Mutex<HashMap<[u8; 32], Cached>>,
+    /// When each browser session was last used on this node, for the idle limit.
+    used: Mutex<HashMap<[u8; 32], Timestamp>>,
+}
 
 #[derive(Clone)]
 struct Cached {
     user: UserId,
     expires_at: Option<Timestamp>,
     checked_at: Timestamp,
+    /// A login's session (label `login`), which ends when idle; API tokens do not.
+    session: bool,
 }
 
 impl TokenCache {
     fn get(&self, hash: &[u8; 32], now: Timestamp) -> Option<Cached> {
-        let cache = self.0.lock().ok()?;
+        let cache = self.resolved.lock().ok()?;
         cache
             .get(hash)
             .filter(|c| now.duration_since(c.checked_at) < SignedDuration::from_secs(CACHE_SECONDS))
@@ -52,7 +61,7 @@ impl TokenCache {
     }
 
     fn put(&self, hash: [u8; 32], entry: Cached) {
-        if let Ok(mut cache) = self.0.lock() {
+        if let Ok(mut cache) = self.resolved.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
@@ -61,9 +70,18 @@ impl TokenCache {
     }
 
     pub(crate) fn clear(&self) {
-        if let Ok(mut cache) = self.0.lock() {
+        if let Ok(mut cache) = self.resolved.lock() {
             cache.clear();
         }
+    }
+
+    /// Notes a session's use; returns when it was used before (on this node), if it was.
+    fn used(&self, hash: [u8; 32], now: Timestamp) -> Option<Timestamp> {
+        let mut used = self.used.lock().ok()?;
+        if used.len() >= CACHE_LIMIT {
+            used.clear();
+        }
+        used.insert(hash, now)
     }
 }
 
@@ -167,16 +185,26 @@ impl App {
         self.revoke_token(actor, now, &user, &id).await
     }
 
-    /// Checks a user name and password and issues a token valid for `valid_for`.
+    /// Checks a user name and password from `address` and issues a token valid for `valid_for`.
+    /// After a few failures of that account at that address (or many at that address) each try
+    /// waits a growing back-off (`TooMany`, without checking the password); every failure is
+    /// recorded in the log with the name and address.
     pub async fn login(
         &self,
         now: Timestamp,
         username: &str,
         password: &str,
         valid_for: SignedDuration,
+        address: IpAddr,
     ) -> AppResult<(IssuedToken, User)> {
-        let refused = || AppError::Unauthenticated("wrong user name or password".into());
-        let user = UserId::parse(username)
+        let account: String = username.trim().chars().take(64).collect();
+        if let Some(wait) = self.logins.wait(&account, address, now) {
+            return Err(AppError::TooMany(format!(
+                "too many failed logins for this account from this address; try again in {} s",
+                wait.as_secs().max(1)
+            )));
+        }
+        let user = UserId::parse(&account)
             .ok()
             .and_then(|id| self.registry().users.get(&id).cloned());
         let stored = match &user {
@@ -187,12 +215,20 @@ impl App {
             password.to_owned(),
             stored.clone().unwrap_or_else(|| DUMMY_HASH.to_owned()),
         );
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let matches = self.passwords.verify(password, hash).await?;
         let (Some(user), true, true) = (user, matches, stored.is_some()) else {
-            return Err(refused());
+            self.logins.failed(&account, address, now);
+            let event = domain::access::AccessEvent::LoginFailed {
+                username: account,
+                address: address.to_string(),
+            };
+            self.record_access(&Actor::system("login"), now, event)
+                .await?;
+            return Err(AppError::Unauthenticated(
+                "wrong user name or password".into(),
+            ));
         };
+        self.logins.succeeded(&account, address);
         if !user.active {
             return Err(AppError::Unauthenticated(format!(
                 "the account {} is deactivated; ask an administrator",
@@ -200,7 +236,7 @@ impl App {
             )));
         }
         let token = self
-            .issue_token(&user.actor(), now, &user.id, "login", Some(valid_for))
+            .issue_token(&user.actor(), now, &user.id, SESSION_LABEL, Some(valid_for))
             .await?;
         Ok((token, user))
     }
@@ -225,6 +261,7 @@ impl App {
                     user: record.user,
                     expires_at: record.expires_at,
                     checked_at: now,
+                    session: record.label == SESSION_LABEL,
                 };
                 self.tokens.put(hash, entry.clone());
                 entry
@@ -234,6 +271,21 @@ impl App {
             return Err(AppError::Unauthenticated(
                 "this token has expired; log in again".into(),
             ));
+        }
+        if cached.session {
+            let minutes = self.registry().rules.policy.privacy.session_idle_minutes;
+            let idle = SignedDuration::from_mins(i64::from(minutes));
+            if let Some(last) = self.tokens.used(hash, now)
+                && now.duration_since(last) > idle
+            {
+                // Ended for good, on every node: the token is revoked.
+                let id = hex::encode(&hash[..6]);
+                self.revoke_token(&Actor::system("session"), now, &cached.user, &id)
+                    .await?;
+                return Err(AppError::Unauthenticated(format!(
+                    "this session was idle for more than {minutes} minutes; log in again"
+                )));
+            }
         }
         let registry = self.registry();
         let user = registry

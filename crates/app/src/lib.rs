@@ -12,10 +12,12 @@ pub mod citizen;
 pub mod clock;
 pub mod error;
 pub mod export;
+mod hashing;
 pub mod kpi;
 pub mod notify;
 pub mod open311;
 pub mod shipped;
+pub mod throttle;
 pub mod tickets;
 pub mod vault;
 pub mod views;
@@ -32,11 +34,16 @@ use crate::auth::TokenCache;
 use crate::clock::Clock;
 use crate::vault::Vault;
 
+/// Password checks that may run at once.
+const PASSWORD_CHECKS: usize = 4;
+
 pub struct App {
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
     clock: Arc<dyn Clock>,
     tokens: TokenCache,
+    logins: throttle::LoginThrottle,
+    passwords: hashing::PasswordChecks,
 }
 
 impl App {
@@ -46,6 +53,8 @@ impl App {
             vault,
             clock,
             tokens: TokenCache::default(),
+            logins: throttle::LoginThrottle::default(),
+            passwords: hashing::PasswordChecks::start(PASSWORD_CHECKS),
         }
     }
 

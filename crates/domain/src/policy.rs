@@ -49,6 +49,8 @@ pub struct PrivacyPolicy {
     pub burst_minutes: u32,
     /// A person whose reads in a day pass this multiple of their role's median is flagged.
     pub above_median_factor: u32,
+    /// A browser session unused this long ends (its token is revoked).
+    pub session_idle_minutes: u32,
 }
 
 impl Default for PrivacyPolicy {
@@ -59,6 +61,7 @@ impl Default for PrivacyPolicy {
             burst_reads: 60,
             burst_minutes: 10,
             above_median_factor: 3,
+            session_idle_minutes: 30,
         }
     }
 }
@@ -200,10 +203,14 @@ impl Policy {
             ));
         }
         let p = self.privacy;
-        if p.lookups_per_hour == 0 || p.burst_reads == 0 || p.burst_minutes == 0 {
+        if p.lookups_per_hour == 0
+            || p.burst_reads == 0
+            || p.burst_minutes == 0
+            || p.session_idle_minutes == 0
+        {
             return Err(DomainError::invalid(
                 "privacy",
-                "lookups_per_hour, burst_reads and burst_minutes must be at least 1",
+                "lookups_per_hour, burst_reads, burst_minutes and session_idle_minutes must be at least 1",
             ));
         }
         if self.office_open >= self.office_close {

@@ -19,6 +19,8 @@ pub struct WebConfig {
     /// (`https://12345.example.gov.cn`): its scheme decides whether cookies are `Secure`, and it
     /// is the base of the Open311 discovery document.
     public_url: url::Url,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (a TLS terminator, a load balancer).
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl WebConfig {
@@ -37,7 +39,34 @@ impl WebConfig {
                 "--public-url {public_url:?} takes no query or fragment"
             ));
         }
-        Ok(Self { public_url: url })
+        Ok(Self {
+            public_url: url,
+            trusted_proxies: Vec::new(),
+        })
+    }
+
+    /// Believes `X-Forwarded-For` from these peers.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Where a request came from: `peer`, unless it is a trusted proxy; then the last address
+    /// of `forwarded` (as the proxies appended them) that is not a trusted proxy.
+    pub fn client_address(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded: &[std::net::IpAddr],
+    ) -> std::net::IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        forwarded
+            .iter()
+            .rev()
+            .find(|a| !self.trusted_proxies.contains(a))
+            .copied()
+            .unwrap_or(peer)
     }
 
     /// For a server reached on loopback only (tests, a demo on one's own machine).
@@ -137,5 +166,22 @@ mod tests {
         ] {
             assert!(WebConfig::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let config = WebConfig::local("127.0.0.1:8080".parse().unwrap())
+            .with_trusted_proxies(vec![ip("10.0.0.1")]);
+        let claimed = [ip("1.2.3.4"), ip("5.6.7.8")];
+        assert_eq!(
+            config.client_address(ip("9.9.9.9"), &claimed),
+            ip("9.9.9.9")
+        );
+        assert_eq!(
+            config.client_address(ip("10.0.0.1"), &claimed),
+            ip("5.6.7.8")
+        );
+        assert_eq!(config.client_address(ip("10.0.0.1"), &[]), ip("10.0.0.1"));
     }
 }

@@ -57,3 +57,37 @@ impl FromRequestParts<Arc<App>> for Authenticated {
         Ok(Self(app.authenticate(app.now(), token).await?))
     }
 }
+
+/// The address a request came from: the connection's peer, or — when that peer is one of the
+/// configured trusted proxies — the last address in `X-Forwarded-For` that is not one of them.
+/// A client cannot choose it by sending the header itself.
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip())
+            .ok_or_else(|| {
+                WebError::from(app::AppError::Internal(
+                    "the server was started without connection information".into(),
+                ))
+            })?;
+        let config = parts.extensions.get::<Arc<crate::WebConfig>>();
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .collect::<Vec<std::net::IpAddr>>();
+        Ok(Self(match config {
+            Some(config) => config.client_address(peer, &forwarded),
+            None => peer,
+        }))
+    }
+}

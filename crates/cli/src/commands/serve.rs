@@ -24,6 +24,15 @@ pub struct Args {
     /// Secure, and Open311's discovery names it. [default: http://<the listen address>]
     #[arg(long, env = "MINSHENG_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// A reverse proxy (TLS terminator, load balancer) whose X-Forwarded-For is believed for
+    /// the client's address, which login throttling counts by. Repeat for several.
+    #[arg(
+        long,
+        env = "MINSHENG_TRUSTED_PROXIES",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
     /// Build a demo city with simulated traffic first, if the database does not have one.
     #[arg(long)]
     pub demo: bool,
@@ -80,7 +89,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         })?;
     let address = listener.local_addr()?;
-    let config = configured.unwrap_or_else(|| web::WebConfig::local(address));
+    let config = configured
+        .unwrap_or_else(|| web::WebConfig::local(address))
+        .with_trusted_proxies(args.trusted_proxy.clone());
     if config.insecure_away_from_loopback() {
         println!(
             "Warning: the public address is plain HTTP away from this machine, so passwords and sessions travel \

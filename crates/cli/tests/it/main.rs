@@ -10,6 +10,7 @@ mod api_privacy;
 mod api_queries;
 mod citizen;
 mod cli;
+mod logins;
 mod notify;
 mod open311;
 mod postgres;

@@ -62,6 +62,10 @@ pub enum AccessEvent {
         why: String,
         seat: Seat,
     },
+    /// A login failed: the name as typed and the address it came from (logged by the server,
+    /// `system:login`; shown to administrators).
+    #[serde(rename = "access.login_failed")]
+    LoginFailed { username: String, address: String },
 }
 
 impl AccessEvent {
@@ -72,6 +76,7 @@ impl AccessEvent {
             Self::CallerLookedUp { .. } => "access.caller_looked_up",
             Self::LookupRefused { .. } => "access.lookup_refused",
             Self::RevealRefused { .. } => "access.reveal_refused",
+            Self::LoginFailed { .. } => "access.login_failed",
         }
     }
 
@@ -83,28 +88,31 @@ impl AccessEvent {
                 tickets.clone()
             }
             Self::RevealRefused { ticket, .. } => vec![*ticket],
-            Self::LookupRefused { .. } => Vec::new(),
+            Self::LookupRefused { .. } | Self::LoginFailed { .. } => Vec::new(),
         }
     }
 
-    pub fn seat(&self) -> &Seat {
+    /// The roles and organisation of the person who looked (none for a failed login).
+    pub fn seat(&self) -> Option<&Seat> {
         match self {
             Self::TicketRead { seat, .. }
             | Self::TicketsListed { seat, .. }
             | Self::CallerLookedUp { seat, .. }
             | Self::LookupRefused { seat, .. }
-            | Self::RevealRefused { seat, .. } => seat,
+            | Self::RevealRefused { seat, .. } => Some(seat),
+            Self::LoginFailed { .. } => None,
         }
     }
 }
 
 /// The kinds of [`AccessEvent`], for queries that select them.
-pub const ACCESS_KINDS: [&str; 5] = [
+pub const ACCESS_KINDS: [&str; 6] = [
     "access.ticket_read",
     "access.tickets_listed",
     "access.caller_looked_up",
     "access.lookup_refused",
     "access.reveal_refused",
+    "access.login_failed",
 ];
 
 /// Why a caller lookup was refused.

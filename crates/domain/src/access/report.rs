@@ -106,8 +106,11 @@ pub fn privacy_report(entries: &[LogEntry], policy: &PrivacyPolicy) -> PrivacyRe
         };
         match &entry.event {
             LogEvent::Access(access) => {
+                // A failed login is the administrators' concern, not a look at anyone's data.
+                let Some(seat) = access.seat() else {
+                    continue;
+                };
                 let p = people.entry(entry.actor.clone()).or_insert_with(person);
-                let seat = access.seat();
                 p.roles = seat.roles.clone();
                 p.affiliation = Some(seat.affiliation.clone());
                 match access {
@@ -122,6 +125,7 @@ pub fn privacy_report(entries: &[LogEntry], policy: &PrivacyPolicy) -> PrivacyRe
                         p.lookups += 1;
                     }
                     AccessEvent::TicketsListed { .. } => p.reads += 1,
+                    AccessEvent::LoginFailed { .. } => {}
                 }
                 if matches!(
                     access,

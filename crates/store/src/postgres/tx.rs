@@ -429,6 +429,17 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn revoke_user_tokens(&mut self, user: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            r#"UPDATE tokens SET revoked_at = $1 WHERE "user" = $2 AND revoked_at IS NULL"#,
+        )
+        .bind(at.as_millisecond())
+        .bind(user)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
         self.pending.outbox.push(item.clone());
         Ok(())

@@ -176,6 +176,15 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn revoke_user_tokens(&mut self, user: &str, at: Timestamp) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "UPDATE tokens SET revoked_at = ?1 WHERE user = ?2 AND revoked_at IS NULL",
+            )?
+            .execute(params![at.as_millisecond(), user])?;
+        Ok(())
+    }
+
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
         self.0
             .prepare_cached(

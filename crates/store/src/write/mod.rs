@@ -78,6 +78,8 @@ pub(crate) trait WriteTx {
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
     async fn revoke_token(&mut self, id: &str, user: &str, at: Timestamp) -> StoreResult<()>;
+    /// Revokes every token of `user` not yet revoked (a new password ends all sessions).
+    async fn revoke_user_tokens(&mut self, user: &str, at: Timestamp) -> StoreResult<()>;
     /// A new message for the citizen, due at once.
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()>;
     /// One delivery attempt; false when the message is unknown or already settled.

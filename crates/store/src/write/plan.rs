@@ -421,6 +421,10 @@ async fn record<T: WriteTx>(
                 tx.revoke_token(token_id, user.as_str(), at.timestamp())
                     .await?;
             }
+            // A new password ends every session and token the user had, in the same transaction.
+            if let AdminEvent::PasswordSet { user } = &event {
+                tx.revoke_user_tokens(user.as_str(), at.timestamp()).await?;
+            }
             store_secret(tx, &event, secret, at.timestamp()).await?;
             let entry = chain.next(at, actor, None, &recorded)?;
             tx.insert_entry(&entry).await?;

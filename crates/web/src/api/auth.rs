@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ErrorBody, WebResult};
-use crate::extract::{Authenticated, Json, Path};
+use crate::extract::{Authenticated, ClientAddress, Json, Path};
 
 /// How long a token from a login lasts: one long shift.
 const LOGIN_VALID_FOR: SignedDuration = SignedDuration::from_hours(12);
@@ -25,13 +25,20 @@ pub struct LoginRequest {
 
 #[utoipa::path(post, path = "/auth/token", tag = "auth",
     request_body = LoginRequest,
-    responses((status = 201, description = "A bearer token valid for 12 hours", body = IssuedToken), (status = 401, body = ErrorBody)))]
+    responses((status = 201, description = "A bearer token valid for 12 hours", body = IssuedToken), (status = 401, body = ErrorBody), (status = 429, description = "Too many failed logins for this account from this address: wait the time the message says", body = ErrorBody)))]
 pub async fn login(
     State(app): State<Arc<App>>,
+    ClientAddress(address): ClientAddress,
     Json(body): Json<LoginRequest>,
 ) -> WebResult<(StatusCode, Json<IssuedToken>)> {
     let (token, _user) = app
-        .login(app.now(), &body.username, &body.password, LOGIN_VALID_FOR)
+        .login(
+            app.now(),
+            &body.username,
+            &body.password,
+            LOGIN_VALID_FOR,
+            address,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(token)))
 }

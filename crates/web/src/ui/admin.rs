@@ -57,6 +57,8 @@ struct AdminPage {
     spans: Vec<(&'static str, &'static str)>,
     taxonomy_source: String,
     top_categories: Vec<(String, String, usize)>,
+    /// Failed logins of the last day: when, and the detail (name tried, address).
+    failed_logins: Vec<(String, String)>,
 }
 
 pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Response> {
@@ -133,7 +135,14 @@ pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Respo
         "/admin",
         viewer.lang.t().nav_admin,
     );
+    let failed_logins = app
+        .failed_logins(&viewer.actor, app.now(), 24)
+        .await?
+        .into_iter()
+        .map(|l| (c.time(&l.at), l.detail))
+        .collect();
     Ok(render(&AdminPage {
+        failed_logins,
         c,
         users,
         units,

@@ -205,6 +205,8 @@ texts! {
     nav_dashboard: "督办看板", "Dashboard";
     nav_admin: "系统管理", "Administration";
     nav_privacy: "隐私审查", "Privacy";
+    failed_logins: "登录失败（24 小时内）", "Failed logins (last 24 hours)";
+    no_failed_logins: "没有登录失败。", "No failed logins.";
     reveal_purpose: "查看事由", "Purpose";
     privacy_window: "时间范围（小时）", "Window (hours)";
     privacy_flags: "需要关注", "Needs a look";

@@ -12,6 +12,8 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 
 use super::i18n::{Lang, Texts};
+use crate::extract::ClientAddress;
+
 use super::page::{UiError, render};
 use super::session::{
     FORM_COOKIE, LANG_COOKIE, SESSION_COOKIE, SESSION_HOURS, Viewer, anonymous_form, home_of,
@@ -53,13 +55,20 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(app): State<Arc<App>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
     let valid_for = SignedDuration::from_hours(SESSION_HOURS);
     match app
-        .login(app.now(), form.username.trim(), &form.password, valid_for)
+        .login(
+            app.now(),
+            form.username.trim(),
+            &form.password,
+            valid_for,
+            address,
+        )
         .await
     {
         Ok((token, user)) => {
@@ -73,19 +82,20 @@ pub async fn submit(
         }
         Err(e) => {
             let lang = lang_of(&headers);
+            let status = match e {
+                app::AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
             let message = match (&e, lang) {
                 (app::AppError::Unauthenticated(_), Lang::Zh) => {
                     "用户名或密码错误，或账号已停用。".to_owned()
                 }
+                (app::AppError::TooMany(m), Lang::Zh) => {
+                    format!("该账号在此地址登录失败次数过多，请稍后再试。（{m}）")
+                }
                 _ => UiError::from(e).message().to_owned(),
             };
-            login_page(
-                &headers,
-                next,
-                form.username.trim(),
-                Some(&message),
-                StatusCode::UNAUTHORIZED,
-            )
+            login_page(&headers, next, form.username.trim(), Some(&message), status)
         }
     }
 }
