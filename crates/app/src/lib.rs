@@ -16,6 +16,7 @@ mod hashing;
 pub mod kpi;
 pub mod notify;
 pub mod open311;
+pub mod photo;
 pub mod shipped;
 pub mod throttle;
 pub mod tickets;

@@ -159,7 +159,8 @@ impl App {
             Some(bytes) => {
                 let content_type = domain::media::photo_type(bytes)?;
                 request.photo = Some(content_type.to_owned());
-                Some(self.vault.seal_photo(bytes, content_type)?)
+                let cleaned = crate::photo::without_metadata(bytes, content_type)?;
+                Some(self.vault.seal_photo(&cleaned, content_type)?)
             }
             None => None,
         };
