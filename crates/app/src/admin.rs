@@ -83,6 +83,40 @@ impl App {
         Ok(())
     }
 
+    /// A supervisor approves or refuses the roles an administrator asked for on `user`.
+    pub async fn decide_roles(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+        user: &UserId,
+        approve: bool,
+    ) -> AppResult<()> {
+        self.admin(
+            actor,
+            now,
+            AdminCommand::DecideRoles {
+                user: user.clone(),
+                approve,
+            },
+            None,
+        )
+        .await
+    }
+
+    /// Accounts with roles waiting for a supervisor's approval, and those roles.
+    pub fn roles_awaiting_approval(
+        &self,
+        actor: &Actor,
+    ) -> AppResult<Vec<(domain::org::User, Vec<domain::org::Role>)>> {
+        domain::permission::require(actor, domain::permission::Action::ApproveRoles, None)?;
+        let registry = self.registry();
+        Ok(registry
+            .awaiting_approval
+            .iter()
+            .filter_map(|(id, roles)| Some((registry.users.get(id)?.clone(), roles.clone())))
+            .collect())
+    }
+
     /// Replaces the taxonomy with a city's own, in the DB44/T 2479 column layout.
     pub async fn import_taxonomy(
         &self,

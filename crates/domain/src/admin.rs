@@ -9,7 +9,7 @@ use crate::category::Taxonomy;
 use crate::division::Division;
 use crate::error::DomainError;
 use crate::ids::UserId;
-use crate::org::{Actor, Affiliation, Unit, User};
+use crate::org::{Actor, Affiliation, Role, Unit, User};
 use crate::permission::{Action, require};
 use crate::policy::{Policy, Rules};
 use crate::ticket::Directory;
@@ -21,10 +21,27 @@ pub enum AdminEvent {
     UnitCreated { unit: Unit },
     #[serde(rename = "unit.updated")]
     UnitUpdated { unit: Unit },
+    /// An account made (its `roles` are in force), and the roles that see tickets an
+    /// administrator asked for, which wait for a supervisor's approval.
     #[serde(rename = "user.created")]
-    UserCreated { user: User },
+    UserCreated {
+        user: User,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        awaiting_approval: Vec<Role>,
+    },
     #[serde(rename = "user.updated")]
-    UserUpdated { user: User },
+    UserUpdated {
+        user: User,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        awaiting_approval: Vec<Role>,
+    },
+    /// A supervisor approved (or refused) the roles awaiting approval.
+    #[serde(rename = "user.roles_decided")]
+    RolesDecided {
+        user: UserId,
+        roles: Vec<Role>,
+        approved: bool,
+    },
     /// The hash itself stays out of the log.
     #[serde(rename = "user.password_set")]
     PasswordSet { user: UserId },
@@ -69,6 +86,7 @@ impl AdminEvent {
             Self::UnitUpdated { .. } => "unit.updated",
             Self::UserCreated { .. } => "user.created",
             Self::UserUpdated { .. } => "user.updated",
+            Self::RolesDecided { .. } => "user.roles_decided",
             Self::PasswordSet { .. } => "user.password_set",
             Self::TokenIssued { .. } => "token.issued",
             Self::TokenRevoked { .. } => "token.revoked",
@@ -110,6 +128,11 @@ pub enum AdminCommand {
         source: String,
         divisions: Vec<Division>,
     },
+    /// A supervisor decides the roles that wait for approval (审批).
+    DecideRoles {
+        user: UserId,
+        approve: bool,
+    },
     RecordExport {
         what: String,
         filter: String,
@@ -122,6 +145,8 @@ pub enum AdminCommand {
 /// Lookups admin decisions need besides the ticket directory.
 pub trait AdminDirectory: Directory {
     fn user(&self, id: &UserId) -> Option<&User>;
+    /// Roles an administrator asked for that wait for a supervisor.
+    fn awaiting_approval(&self, id: &UserId) -> &[Role];
 }
 
 pub fn decide_admin(
@@ -193,11 +218,41 @@ pub fn decide_admin(
                     format!("unknown unit {unit}"),
                 ));
             }
-            let user = user.clone();
+            let mut user = user.clone();
+            let awaiting_approval = hold_back_ticket_roles(actor, directory, &mut user);
             Ok(if creating {
-                AdminEvent::UserCreated { user }
+                AdminEvent::UserCreated {
+                    user,
+                    awaiting_approval,
+                }
             } else {
-                AdminEvent::UserUpdated { user }
+                AdminEvent::UserUpdated {
+                    user,
+                    awaiting_approval,
+                }
+            })
+        }
+        AdminCommand::DecideRoles { user, approve } => {
+            require(actor, Action::ApproveRoles, None)?;
+            if actor.user_id() == Some(user) {
+                return Err(DomainError::not_permitted(
+                    actor,
+                    Action::ApproveRoles,
+                    "no one approves roles for their own account",
+                ));
+            }
+            known_user(directory, user)?;
+            let roles = directory.awaiting_approval(user).to_vec();
+            if roles.is_empty() {
+                return Err(DomainError::invalid(
+                    "user",
+                    format!("user {user} has no roles waiting for approval"),
+                ));
+            }
+            Ok(AdminEvent::RolesDecided {
+                user: user.clone(),
+                roles,
+                approved: *approve,
             })
         }
         AdminCommand::SetPassword { user } => {
@@ -313,6 +368,33 @@ pub fn decide_admin(
     }
 }
 
+/// No self-granted access (不得自行授权): a person administering accounts may give any account
+/// — their own, or one they create — a role that sees tickets only with a supervisor's approval.
+/// Such roles are taken out of `user` and returned, to wait. Roles the account already had, and
+/// roles that see no tickets, take effect at once. The server's console (a system actor, run by
+/// whoever holds the installation) grants directly; every grant is in the log either way.
+fn hold_back_ticket_roles(
+    actor: &Actor,
+    directory: &dyn AdminDirectory,
+    user: &mut User,
+) -> Vec<Role> {
+    if actor.user_id().is_none() {
+        return Vec::new();
+    }
+    let before = directory
+        .user(&user.id)
+        .map(|u| u.roles.clone())
+        .unwrap_or_default();
+    let held: Vec<Role> = user
+        .roles
+        .iter()
+        .copied()
+        .filter(|role| crate::permission::sees_tickets(*role) && !before.contains(role))
+        .collect();
+    user.roles.retain(|role| !held.contains(role));
+    held
+}
+
 fn require_self_or(actor: &Actor, user: &UserId, action: Action) -> Result<(), DomainError> {
     if actor.user_id() == Some(user) {
         Ok(())
@@ -367,4 +449,187 @@ fn check_unit(directory: &dyn AdminDirectory, unit: &Unit) -> Result<(), DomainE
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::category::Category;
+    use crate::ids::{CategoryCode, DivisionCode, UnitId};
+    use crate::ticket::tests::fixture::{actor, supervisor};
+
+    #[derive(Default)]
+    struct People {
+        users: BTreeMap<UserId, User>,
+        awaiting: BTreeMap<UserId, Vec<Role>>,
+    }
+
+    impl Directory for People {
+        fn unit(&self, _: &UnitId) -> Option<&Unit> {
+            None
+        }
+        fn category(&self, _: &CategoryCode) -> Option<&Category> {
+            None
+        }
+        fn knows_division(&self, _: &DivisionCode) -> bool {
+            false
+        }
+    }
+
+    impl AdminDirectory for People {
+        fn user(&self, id: &UserId) -> Option<&User> {
+            self.users.get(id)
+        }
+        fn awaiting_approval(&self, id: &UserId) -> &[Role] {
+            self.awaiting.get(id).map_or(&[], Vec::as_slice)
+        }
+    }
+
+    impl People {
+        /// Folds an event the way the registry does.
+        fn fold(&mut self, event: AdminEvent) {
+            match event {
+                AdminEvent::UserCreated {
+                    user,
+                    awaiting_approval,
+                }
+                | AdminEvent::UserUpdated {
+                    user,
+                    awaiting_approval,
+                } => {
+                    self.awaiting.insert(user.id.clone(), awaiting_approval);
+                    self.users.insert(user.id.clone(), user);
+                }
+                AdminEvent::RolesDecided {
+                    user,
+                    roles,
+                    approved,
+                } => {
+                    self.awaiting.remove(&user);
+                    if approved && let Some(u) = self.users.get_mut(&user) {
+                        u.roles.extend(roles);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn account(id: &str, roles: &[Role]) -> User {
+        User {
+            id: UserId::parse(id).unwrap(),
+            display_name: id.to_owned(),
+            affiliation: Affiliation::Centre,
+            roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn no_one_grants_ticket_roles_without_a_supervisor_and_not_to_themselves() {
+        let rules = Rules::new(Policy::default(), jiff::tz::TimeZone::UTC, &[]).unwrap();
+        let mut people = People::default();
+        let admin = actor("admin", Role::Admin, Affiliation::Centre);
+        let run = |people: &People, who: &Actor, command: AdminCommand| {
+            decide_admin(who, &rules, people, &command)
+        };
+        people.fold(AdminEvent::UserCreated {
+            user: account("admin", &[Role::Admin]),
+            awaiting_approval: vec![],
+        });
+
+        // A new operator: the account exists, the ticket-seeing role waits.
+        let created = run(
+            &people,
+            &admin,
+            AdminCommand::CreateUser(account("li.na", &[Role::Operator])),
+        )
+        .unwrap();
+        let AdminEvent::UserCreated {
+            user,
+            awaiting_approval,
+        } = &created
+        else {
+            panic!("{created:?}")
+        };
+        assert!(user.roles.is_empty());
+        assert_eq!(awaiting_approval, &[Role::Operator]);
+        people.fold(created);
+
+        // Making oneself a supervisor waits too; a role that sees no tickets does not.
+        let raised = run(
+            &people,
+            &admin,
+            AdminCommand::UpdateUser(account("admin", &[Role::Admin, Role::Supervisor])),
+        )
+        .unwrap();
+        assert!(
+            matches!(&raised, AdminEvent::UserUpdated { user, awaiting_approval }
+            if user.roles == BTreeSet::from([Role::Admin]) && awaiting_approval == &[Role::Supervisor])
+        );
+        people.fold(raised);
+
+        // Only a supervisor decides, never on their own account.
+        assert!(
+            run(
+                &people,
+                &admin,
+                AdminCommand::DecideRoles {
+                    user: UserId::parse("li.na").unwrap(),
+                    approve: true
+                }
+            )
+            .is_err()
+        );
+        let boss = supervisor();
+        let own = run(
+            &people,
+            &boss,
+            AdminCommand::DecideRoles {
+                user: UserId::parse("sup").unwrap(),
+                approve: true,
+            },
+        );
+        assert!(own.unwrap_err().to_string().contains("their own account"));
+        let approved = run(
+            &people,
+            &boss,
+            AdminCommand::DecideRoles {
+                user: UserId::parse("li.na").unwrap(),
+                approve: true,
+            },
+        )
+        .unwrap();
+        people.fold(approved);
+        assert!(
+            people.users[&UserId::parse("li.na").unwrap()]
+                .roles
+                .contains(&Role::Operator)
+        );
+        // Approved roles are the account's own now: saving them again needs no approval.
+        let saved = run(
+            &people,
+            &admin,
+            AdminCommand::UpdateUser(account("li.na", &[Role::Operator])),
+        )
+        .unwrap();
+        assert!(
+            matches!(saved, AdminEvent::UserUpdated { awaiting_approval, .. } if awaiting_approval.is_empty())
+        );
+
+        // The server's console grants directly (it is the installation itself).
+        let console = Actor::system("cli");
+        let direct = run(
+            &people,
+            &console,
+            AdminCommand::CreateUser(account("wang.wu", &[Role::Dispatcher])),
+        )
+        .unwrap();
+        assert!(
+            matches!(direct, AdminEvent::UserCreated { user, awaiting_approval }
+            if user.roles.contains(&Role::Dispatcher) && awaiting_approval.is_empty())
+        );
+    }
 }

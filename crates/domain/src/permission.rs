@@ -35,6 +35,8 @@ pub enum Action {
     ViewAudit,
     /// Reading the access trail: who looked at what (the privacy page).
     ViewAccessTrail,
+    /// Approving roles that see tickets, which an administrator asked for (审批授权).
+    ApproveRoles,
     Export,
     ManageOrganisation,
     ManageUsers,
@@ -84,6 +86,7 @@ impl Action {
             Self::ViewKpi => "view KPIs and rankings",
             Self::ViewAudit => "read the audit record",
             Self::ViewAccessTrail => "see who looked at citizens' data (the privacy page)",
+            Self::ApproveRoles => "approve roles that see tickets",
             Self::Export => "export data",
             Self::ManageOrganisation => "manage units, categories and the calendar",
             Self::ManageUsers => "manage users and tokens",
@@ -163,7 +166,7 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             _ => false,
         },
         Supervisor => match action {
-            ViewKpi | ViewAudit | ViewAccessTrail | Export => true,
+            ViewKpi | ViewAudit | ViewAccessTrail | ApproveRoles | Export => true,
             Urge | Supervise | ViewTicket | AddNote | RevealContact => centre,
             _ => false,
         },
@@ -173,6 +176,13 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
         ),
         ChannelClient => action == Receive,
     }
+}
+
+/// Whether the role sees tickets at all (and so sees what citizens asked).
+pub fn sees_tickets(role: Role) -> bool {
+    [Relation::Centre, Relation::LeadUnit, Relation::CoUnit]
+        .into_iter()
+        .any(|r| allows(role, Action::ViewTicket, r))
 }
 
 /// Whether any of the actor's roles allows `action` on some ticket: for deciding which screens
@@ -406,6 +416,7 @@ mod tests {
             Action::ViewKpi,
             Action::ViewAudit,
             Action::ViewAccessTrail,
+            Action::ApproveRoles,
             Action::Export,
             Action::ManageOrganisation,
             Action::ManageUsers,

@@ -27,14 +27,17 @@ pub struct Registry {
     pub calendar_days: Vec<CalendarDay>,
     pub calendar_source: String,
     pub rules: Rules,
+    /// Roles that see tickets an administrator asked for, waiting for a supervisor.
+    pub awaiting_approval: BTreeMap<UserId, Vec<domain::org::Role>>,
 }
 
 /// The admin event kinds the registry folds (others, such as token events, do not concern it).
-pub const REGISTRY_KINDS: [&str; 8] = [
+pub const REGISTRY_KINDS: [&str; 9] = [
     "unit.created",
     "unit.updated",
     "user.created",
     "user.updated",
+    "user.roles_decided",
     "taxonomy.imported",
     "calendar.imported",
     "policy.set",
@@ -55,6 +58,7 @@ impl Registry {
             calendar_days: Vec::new(),
             calendar_source: String::new(),
             rules: Rules::new(policy, zone, &[])?,
+            awaiting_approval: BTreeMap::new(),
         })
     }
 
@@ -83,8 +87,31 @@ impl Registry {
             AdminEvent::UnitCreated { unit } | AdminEvent::UnitUpdated { unit } => {
                 self.units.insert(unit.id.clone(), unit.clone());
             }
-            AdminEvent::UserCreated { user } | AdminEvent::UserUpdated { user } => {
+            AdminEvent::UserCreated {
+                user,
+                awaiting_approval,
+            }
+            | AdminEvent::UserUpdated {
+                user,
+                awaiting_approval,
+            } => {
                 self.users.insert(user.id.clone(), user.clone());
+                if awaiting_approval.is_empty() {
+                    self.awaiting_approval.remove(&user.id);
+                } else {
+                    self.awaiting_approval
+                        .insert(user.id.clone(), awaiting_approval.clone());
+                }
+            }
+            AdminEvent::RolesDecided {
+                user,
+                roles,
+                approved,
+            } => {
+                self.awaiting_approval.remove(user);
+                if *approved && let Some(account) = self.users.get_mut(user) {
+                    account.roles.extend(roles.iter().copied());
+                }
             }
             AdminEvent::TaxonomyImported { taxonomy } => {
                 let new: BTreeMap<_, _> = taxonomy
@@ -191,5 +218,9 @@ impl Directory for Registry {
 impl AdminDirectory for Registry {
     fn user(&self, id: &UserId) -> Option<&User> {
         self.users.get(id)
+    }
+
+    fn awaiting_approval(&self, id: &UserId) -> &[domain::org::Role] {
+        self.awaiting_approval.get(id).map_or(&[], Vec::as_slice)
     }
 }

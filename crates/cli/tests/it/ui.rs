@@ -408,7 +408,12 @@ async fn an_administrator_creates_a_user_who_can_log_in(t: TestApp) {
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let (_, page, _) = admin.get("/admin").await;
     assert!(page.contains("新坐席"));
+    assert!(
+        page.contains("待督办审批"),
+        "the operator role waits for a supervisor"
+    );
 
+    // Until a supervisor approves, the account sees no tickets.
     let mut newcomer = Browser::new(&t);
     let (_, page, _) = newcomer.get("/login").await;
     let login_csrf = hidden(&page, "_csrf");
@@ -422,9 +427,50 @@ async fn an_administrator_creates_a_user_who_can_log_in(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(
-        (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/intake"))
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_ne!(location.as_deref(), Some("/intake"));
+    assert_eq!(newcomer.get("/intake").await.0, StatusCode::FORBIDDEN);
+
+    // Nor can the administrator make themselves a supervisor.
+    let (status, page, _) = admin
+        .post(
+            "/admin/users/admin",
+            &[
+                ("_csrf", &csrf),
+                ("roles", "admin"),
+                ("roles", "supervisor"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(admin.get("/privacy").await.0, StatusCode::FORBIDDEN);
+
+    let mut supervisor = Browser::new(&t);
+    supervisor.login("supervisor", "").await;
+    let (_, privacy, _) = supervisor.get("/privacy").await;
+    assert!(privacy.contains("new-operator") && privacy.contains("approve-admin"));
+    let supervisor_csrf = supervisor.csrf().await;
+    let (status, _, _) = supervisor
+        .post(
+            "/privacy/roles/new-operator",
+            &[("_csrf", &supervisor_csrf), ("approve", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = supervisor
+        .post(
+            "/privacy/roles/admin",
+            &[("_csrf", &supervisor_csrf), ("approve", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(newcomer.get("/intake").await.0, StatusCode::OK);
+    assert_eq!(admin.get("/privacy").await.0, StatusCode::FORBIDDEN);
+    let (_, privacy, _) = supervisor.get("/privacy").await;
+    assert!(
+        privacy.contains("批准角色：话务员") && privacy.contains("驳回角色：督办人员"),
+        "both decisions are listed"
     );
 
     // A bad form is refused with a message and creates nothing.

@@ -60,14 +60,24 @@ pub enum Flag {
     LookupsRefused { user: String, refused: u32 },
     /// Reveals asked for and refused.
     RevealsRefused { user: String, refused: u32 },
-    /// An account was created or its roles changed.
+    /// An account was created or changed: the roles in force, and those awaiting approval.
     RoleChange {
         user: String,
         by: String,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         at: LogTime,
         roles: Vec<Role>,
+        awaiting_approval: Vec<Role>,
         affiliation: Affiliation,
+    },
+    /// A supervisor approved or refused roles an administrator asked for.
+    RolesDecided {
+        user: String,
+        by: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        at: LogTime,
+        roles: Vec<Role>,
+        approved: bool,
     },
 }
 
@@ -80,7 +90,8 @@ impl Flag {
             | Self::Burst { user, .. }
             | Self::LookupsRefused { user, .. }
             | Self::RevealsRefused { user, .. }
-            | Self::RoleChange { user, .. } => user,
+            | Self::RoleChange { user, .. }
+            | Self::RolesDecided { user, .. } => user,
         }
     }
 }
@@ -149,14 +160,35 @@ pub fn privacy_report(entries: &[LogEntry], policy: &PrivacyPolicy) -> PrivacyRe
                     .reveals += 1;
             }
             LogEvent::Admin(
-                AdminEvent::UserCreated { user } | AdminEvent::UserUpdated { user },
+                AdminEvent::UserCreated {
+                    user,
+                    awaiting_approval,
+                }
+                | AdminEvent::UserUpdated {
+                    user,
+                    awaiting_approval,
+                },
             ) => {
                 flags.push(Flag::RoleChange {
                     user: user.id.to_string(),
                     by: entry.actor.clone(),
                     at: entry.at,
                     roles: user.roles.iter().copied().collect(),
+                    awaiting_approval: awaiting_approval.clone(),
                     affiliation: user.affiliation.clone(),
+                });
+            }
+            LogEvent::Admin(AdminEvent::RolesDecided {
+                user,
+                roles,
+                approved,
+            }) => {
+                flags.push(Flag::RolesDecided {
+                    user: user.to_string(),
+                    by: entry.actor.clone(),
+                    at: entry.at,
+                    roles: roles.clone(),
+                    approved: *approved,
                 });
             }
             _ => {}
@@ -331,7 +363,7 @@ mod tests {
                 Flag::Burst { .. } => "burst",
                 Flag::LookupsRefused { .. } => "lookups",
                 Flag::RevealsRefused { .. } => "reveals",
-                Flag::RoleChange { .. } => "role",
+                Flag::RoleChange { .. } | Flag::RolesDecided { .. } => "role",
             })
             .collect();
         assert_eq!(about_nosy, ["median", "outside", "burst", "lookups"]);

@@ -490,7 +490,7 @@ async fn store_secret<T: WriteTx>(
     at: Timestamp,
 ) -> StoreResult<()> {
     let password_owner = match event {
-        AdminEvent::UserCreated { user } | AdminEvent::UserUpdated { user } => {
+        AdminEvent::UserCreated { user, .. } | AdminEvent::UserUpdated { user, .. } => {
             Some(user.id.as_str())
         }
         AdminEvent::PasswordSet { user } => Some(user.as_str()),

@@ -84,6 +84,8 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::ticket_access))
         .routes(routes!(privacy::report))
         .routes(routes!(privacy::person))
+        .routes(routes!(privacy::awaiting_roles))
+        .routes(routes!(privacy::decide_roles))
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)

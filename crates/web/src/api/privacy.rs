@@ -59,3 +59,55 @@ pub async fn person(
         app.person_access(&actor, app.now(), &user, hours).await?,
     ))
 }
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AwaitingRoles {
+    pub user: String,
+    pub display_name: String,
+    pub affiliation: String,
+    /// Roles that see tickets an administrator asked for.
+    pub roles: Vec<domain::org::Role>,
+}
+
+#[utoipa::path(get, path = "/role-approvals", tag = "privacy",
+    responses((status = 200, description = "Accounts with roles waiting for a supervisor's approval", body = Vec<AwaitingRoles>), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn awaiting_roles(
+    State(app): State<Arc<App>>,
+    Authenticated(actor): Authenticated,
+) -> WebResult<Json<Vec<AwaitingRoles>>> {
+    Ok(Json(
+        app.roles_awaiting_approval(&actor)?
+            .into_iter()
+            .map(|(user, roles)| AwaitingRoles {
+                user: user.id.to_string(),
+                display_name: user.display_name,
+                affiliation: user.affiliation.code(),
+                roles,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesDecision {
+    pub approve: bool,
+}
+
+#[utoipa::path(post, path = "/role-approvals/{user}", tag = "privacy",
+    params(("user" = String, Path, description = "User id")),
+    request_body = RolesDecision,
+    responses((status = 204, description = "Decided; in the log"), (status = 400, body = ErrorBody), (status = 403, description = "Not a supervisor, or one's own account", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn decide_roles(
+    State(app): State<Arc<App>>,
+    Authenticated(actor): Authenticated,
+    Path(user): Path<String>,
+    Json(body): Json<RolesDecision>,
+) -> WebResult<axum::http::StatusCode> {
+    let user = domain::ids::UserId::parse(user.trim()).map_err(app::AppError::from)?;
+    app.decide_roles(&actor, app.now(), &user, body.approve)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -23,7 +23,9 @@ pub struct UserRow {
     pub id: String,
     pub name: String,
     pub affiliation: String,
-    pub roles: Vec<(String, &'static str, bool)>,
+    /// `(value, label, ticked, awaiting a supervisor)`: a role asked for and not yet approved
+    /// stays ticked, so saving the row again keeps the request.
+    pub roles: Vec<(String, &'static str, bool, bool)>,
     pub active: bool,
 }
 
@@ -74,7 +76,18 @@ pub async fn page(State(app): State<Arc<App>>, viewer: Viewer) -> UiResult<Respo
             affiliation: u.affiliation.code(),
             roles: Role::ALL
                 .iter()
-                .map(|r| (r.as_str().to_owned(), lang.role(*r), u.roles.contains(r)))
+                .map(|r| {
+                    let awaiting = registry
+                        .awaiting_approval
+                        .get(&u.id)
+                        .is_some_and(|roles| roles.contains(r));
+                    (
+                        r.as_str().to_owned(),
+                        lang.role(*r),
+                        u.roles.contains(r) || awaiting,
+                        awaiting,
+                    )
+                })
                 .collect(),
             active: u.active,
         })

@@ -205,6 +205,9 @@ texts! {
     nav_dashboard: "督办看板", "Dashboard";
     nav_admin: "系统管理", "Administration";
     nav_privacy: "隐私审查", "Privacy";
+    roles_awaiting: "待审批的角色（管理员授予的可看工单角色）", "Roles awaiting approval (ticket-seeing roles an administrator gave)";
+    refuse: "驳回", "Refuse";
+    awaiting_approval: "待督办审批", "Awaiting a supervisor";
     failed_logins: "登录失败（24 小时内）", "Failed logins (last 24 hours)";
     no_failed_logins: "没有登录失败。", "No failed logins.";
     reveal_purpose: "查看事由", "Purpose";

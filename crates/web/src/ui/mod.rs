@@ -56,6 +56,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/tickets/{no}/photo", get(ticket::photo))
         .route("/tickets/{no}/act/{action}", post(actions::act))
         .route("/privacy", get(privacy::page))
+        .route("/privacy/roles/{user}", post(privacy::decide_roles))
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}", post(admin::update_user))

@@ -7,7 +7,7 @@ use app::App;
 use app::access::AccessLine;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::access::{Flag, PersonDay};
 use serde::Deserialize;
 
@@ -46,6 +46,8 @@ struct PrivacyPage {
     people: Vec<PersonDay>,
     ticket: Option<(String, Vec<Line>)>,
     person: Option<(String, Vec<Line>)>,
+    /// Accounts with roles an administrator asked for: `(user, name, roles)`.
+    awaiting: Vec<(String, String, String)>,
 }
 
 pub async fn page(
@@ -101,7 +103,20 @@ pub async fn page(
             text: describe(f, lang, &c),
         })
         .collect();
+    let awaiting = app
+        .roles_awaiting_approval(&viewer.actor)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(user, roles)| {
+            (
+                user.id.to_string(),
+                user.display_name,
+                role_names(&roles, lang),
+            )
+        })
+        .collect();
     Ok(render(&PrivacyPage {
+        awaiting,
         c,
         hours,
         flags,
@@ -109,6 +124,26 @@ pub async fn page(
         ticket,
         person,
     }))
+}
+
+#[derive(Deserialize)]
+pub struct RolesDecision {
+    approve: String,
+}
+
+/// A supervisor approves or refuses the roles waiting on an account.
+pub async fn decide_roles(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    axum::extract::Path(user): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<RolesDecision>,
+) -> UiResult<Response> {
+    let lang = viewer.lang;
+    let user = domain::ids::UserId::parse(user.trim())?;
+    app.decide_roles(&viewer.actor, app.now(), &user, form.approve == "1")
+        .await
+        .map_err(|e| UiError::from(e).with_lang(lang))?;
+    Ok(axum::response::Redirect::to("/privacy#roles").into_response())
 }
 
 fn describe(flag: &Flag, lang: super::i18n::Lang, c: &Chrome) -> String {
@@ -163,26 +198,53 @@ fn describe(flag: &Flag, lang: super::i18n::Lang, c: &Chrome) -> String {
                 by,
                 at,
                 roles,
+                awaiting_approval,
                 affiliation,
                 ..
             },
             _,
         ) => {
-            let roles: Vec<&str> = roles.iter().map(|r| lang.role(*r)).collect();
-            match lang {
-                Zh => format!(
-                    "{} 由 {by} 设为：{}（{}）",
-                    c.time(&at.timestamp()),
-                    roles.join("、"),
-                    affiliation.code()
-                ),
-                En => format!(
-                    "{} set by {by} to: {} ({})",
-                    c.time(&at.timestamp()),
-                    roles.join(", "),
-                    affiliation.code()
-                ),
+            let (roles, awaiting) = (role_names(roles, lang), role_names(awaiting_approval, lang));
+            let when = c.time(&at.timestamp());
+            let code = affiliation.code();
+            match (lang, awaiting.is_empty()) {
+                (Zh, true) => format!("{when} 由 {by} 设为：{roles}（{code}）"),
+                (Zh, false) => {
+                    format!("{when} 由 {by} 设为：{roles}（{code}）；待督办审批：{awaiting}")
+                }
+                (En, true) => format!("{when} set by {by} to: {roles} ({code})"),
+                (En, false) => {
+                    format!(
+                        "{when} set by {by} to: {roles} ({code}); awaiting a supervisor: {awaiting}"
+                    )
+                }
+            }
+        }
+        (
+            Flag::RolesDecided {
+                by,
+                at,
+                roles,
+                approved,
+                ..
+            },
+            _,
+        ) => {
+            let (roles, when) = (role_names(roles, lang), c.time(&at.timestamp()));
+            match (lang, approved) {
+                (Zh, true) => format!("{when} {by} 批准角色：{roles}"),
+                (Zh, false) => format!("{when} {by} 驳回角色：{roles}"),
+                (En, true) => format!("{when} {by} approved: {roles}"),
+                (En, false) => format!("{when} {by} refused: {roles}"),
             }
         }
     }
+}
+
+fn role_names(roles: &[domain::org::Role], lang: super::i18n::Lang) -> String {
+    let names: Vec<&str> = roles.iter().map(|r| lang.role(*r)).collect();
+    names.join(match lang {
+        super::i18n::Lang::Zh => "、",
+        super::i18n::Lang::En => ", ",
+    })
 }
