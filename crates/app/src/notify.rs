@@ -31,8 +31,8 @@ pub struct Outgoing {
 /// Where messages go: a log for demos, an SMS gateway's webhook in production.
 #[async_trait::async_trait]
 pub trait Transport: Send + Sync {
-    /// Hands over one message; an error is retried later.
-    async fn send(&self, message: &Outgoing) -> Result<(), String>;
+    /// Hands over one message at `now`; an error is retried later.
+    async fn send(&self, message: &Outgoing, now: Timestamp) -> Result<(), String>;
 }
 
 /// Writes each message to the server's log, the number masked. The default, for demos.
@@ -40,7 +40,7 @@ pub struct LogTransport;
 
 #[async_trait::async_trait]
 impl Transport for LogTransport {
-    async fn send(&self, m: &Outgoing) -> Result<(), String> {
+    async fn send(&self, m: &Outgoing, _now: Timestamp) -> Result<(), String> {
         let masked = domain::phone::PhoneNumber::parse(&m.to)
             .map(|p| p.masked())
             .unwrap_or_else(|_| "***".into());
@@ -77,7 +77,7 @@ impl App {
                     None => Delivery::GaveUp {
                         error: "the citizen left no phone number".into(),
                     },
-                    Some(message) => match transport.send(&message).await {
+                    Some(message) => match transport.send(&message, now).await {
                         Ok(()) => Delivery::Sent,
                         Err(error) if item.attempts + 1 >= MAX_ATTEMPTS => {
                             Delivery::GaveUp { error }

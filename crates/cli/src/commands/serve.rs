@@ -43,6 +43,19 @@ pub struct Args {
     /// (POST, JSON; see docs/notifications.md). Without it they are written to the log.
     #[arg(long, env = "MINSHENG_NOTIFY_WEBHOOK", value_name = "URL")]
     pub notify_webhook: Option<String>,
+    /// The secret shared with the gateway; every webhook request is signed with it
+    /// (X-Minsheng-Signature, see docs/notifications.md). Needed with --notify-webhook.
+    #[arg(
+        long,
+        env = "MINSHENG_NOTIFY_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub notify_webhook_secret: Option<String>,
+    /// Trust only this certificate authority (PEM) for the gateway's HTTPS, instead of the
+    /// system's.
+    #[arg(long, env = "MINSHENG_NOTIFY_WEBHOOK_CA", value_name = "FILE")]
+    pub notify_webhook_ca: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -117,8 +130,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let transport: Arc<dyn Transport> = match &args.notify_webhook {
         Some(url) => {
-            println!("Notifications go to the webhook {url}.");
-            Arc::new(web::webhook::WebhookTransport::new(url).map_err(anyhow::Error::msg)?)
+            let secret = args.notify_webhook_secret.as_deref().unwrap_or_default();
+            let webhook =
+                web::webhook::WebhookTransport::new(url, secret, args.notify_webhook_ca.as_deref())
+                    .map_err(anyhow::Error::msg)?;
+            println!("Notifications go to the webhook {url}, signed.");
+            Arc::new(webhook)
         }
         None => Arc::new(LogTransport),
     };
