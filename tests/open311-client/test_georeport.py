@@ -74,6 +74,9 @@ class GeoReportClient(unittest.TestCase):
             "attribute[noise_periods][]": ["evening", "night"], "attribute[nights_per_week]": "4",
             "description": "楼下广场舞音响太响，每晚到十点半", "first_name": "敏", "last_name": "周",
             "phone": "13600001234", "email": "",
+            # The citizen agreed to publish the request (an extension; without it the words are
+            # withheld and the place is only its street).
+            "public": "true",
         }
         # The server notices an account created by another process within about a second.
         for _ in range(20):

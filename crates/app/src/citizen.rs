@@ -32,6 +32,8 @@ pub struct CitizenRequest {
     pub phone: Option<String>,
     /// A photo of the problem (JPEG, PNG or WebP).
     pub photo: Option<Vec<u8>>,
+    /// The citizen ticked "publish my request" (同意公开).
+    pub public: bool,
 }
 
 /// What the citizen takes away.
@@ -131,6 +133,7 @@ impl App {
             media_url: None,
             citizen_code: Some(hash_code(&code)),
             photo: request.photo,
+            public: request.public && !request.confidential,
         };
         let view = self.receive(&submitter(), now, input).await?;
         Ok(Receipt {

@@ -2,10 +2,10 @@
 //! service's questions, submitting a request as an outside channel, and the public reads.
 //!
 //! What a public read shows: never the reporter (name, phone, email, device or account), never a
-//! confidential request (it reads as not found), and the citizen's own words and the unit's reply
-//! only for requests that came in through a public channel (Open311 or the citizen page): what a
-//! caller told an operator on the phone was not said in public, so only its category, place and
-//! progress are shown.
+//! confidential request (it reads as not found), and the citizen's own words, the exact place and
+//! the unit's reply only for requests whose citizen agreed to publish them (同意公开: the
+//! citizen page's box, Open311's `public` parameter); of the rest only the category, the street or
+//! community and the progress are shown.
 
 use std::collections::BTreeMap;
 
@@ -55,6 +55,9 @@ pub struct Submission {
     pub phone: Option<String>,
     pub description: Option<String>,
     pub media_url: Option<String>,
+    /// The citizen agreed to publish the request's words, exact place and reply (the `public`
+    /// parameter, an extension; absent means no).
+    pub public: bool,
 }
 
 /// A request as anyone may read it.
@@ -111,9 +114,9 @@ const DEFAULT_UPDATE_HOURS: i64 = 24;
 /// The spec's default window when no dates are given.
 const DEFAULT_DAYS: i64 = 90;
 /// The spec's default and our maximum number of requests in one answer.
-pub const MAX_REQUESTS: u32 = 1000;
-/// How far back paging reaches (pages × page size).
-const MAX_PAGED: u32 = 100_000;
+pub const MAX_REQUESTS: u32 = 200;
+/// How far back paging reaches (pages × page size): one read never loads a city.
+const MAX_PAGED: u32 = 2_000;
 /// What every answer to a submission says.
 const SERVICE_NOTICE: &str = "已受理，将按时限派至承办单位办理。Received; it will be dispatched to the responsible unit within the deadline.";
 
@@ -245,6 +248,7 @@ impl App {
             attributes: answers,
             media_url: submission.media_url.filter(|u| !u.trim().is_empty()),
             citizen_code: None,
+            public: submission.public,
             photo: None,
         };
         let view = self.receive(actor, now, input).await?;
@@ -283,6 +287,13 @@ impl App {
         let start = filter
             .start
             .unwrap_or(end - SignedDuration::from_hours(DEFAULT_DAYS * 24));
+        if end.duration_since(start) > SignedDuration::from_hours(DEFAULT_DAYS * 24) {
+            return Err(DomainError::invalid(
+                "start_date",
+                format!("a read covers {DEFAULT_DAYS} days at most; ask for several windows"),
+            )
+            .into());
+        }
         if start > end {
             if filter.start.is_some() && filter.end.is_some() {
                 return Err(
@@ -428,16 +439,25 @@ impl App {
         Ok(updates)
     }
 
+    /// What anyone may read of a ticket. Unless the citizen agreed to publish it, nothing that
+    /// could point at a household: no words of theirs, no reply, no photo link, and the place only
+    /// as its street or community (the division's name), without house number or coordinates.
     fn public(&self, t: &Ticket) -> PublicRequest {
         let registry = self.registry();
-        let public_channel = matches!(t.request.channel, Channel::Open311 | Channel::Web);
+        let published = t.request.public;
         let last = t.assignments.last();
         let reply = last.and_then(|a| a.reply.as_ref());
         let mut notes = t.status.zh().to_owned();
-        if public_channel && let Some(r) = reply {
+        if published && let Some(r) = reply {
             notes = format!("{notes}：{}", r.result);
         }
         let location = &t.request.location;
+        let area = location
+            .division
+            .as_ref()
+            .and_then(|d| registry.divisions.get(d))
+            .cloned()
+            .unwrap_or_default();
         PublicRequest {
             service_request_id: t.no.to_string(),
             status: domain::open311::status(t.status),
@@ -447,7 +467,7 @@ impl App {
                 .unwrap_or_default()
                 .to_owned(),
             service_code: t.request.category.to_string(),
-            description: if public_channel {
+            description: if published {
                 t.request.description.clone()
             } else {
                 String::new()
@@ -462,15 +482,19 @@ impl App {
             requested_datetime: t.received_at,
             updated_datetime: t.updated_at,
             expected_datetime: t.current().map(|a| a.reply_by),
-            address: location.address.clone(),
+            address: if published {
+                location.address.clone()
+            } else {
+                area
+            },
             address_id: location
                 .division
                 .as_ref()
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            lat: location.coordinates.map(|c| c.lat),
-            lon: location.coordinates.map(|c| c.lon),
-            media_url: if public_channel {
+            lat: location.coordinates.filter(|_| published).map(|c| c.lat),
+            lon: location.coordinates.filter(|_| published).map(|c| c.lon),
+            media_url: if published {
                 t.request.media_url.clone().unwrap_or_default()
             } else {
                 String::new()

@@ -42,6 +42,8 @@ pub struct NewTicketInput {
     pub media_url: Option<String>,
     /// SHA-256 (hex) of the citizen's private follow-up code.
     pub citizen_code: Option<String>,
+    /// The citizen agreed to publish the request's words, place and reply.
+    pub public: bool,
     /// A photo of the problem (JPEG, PNG or WebP, at most 5 MB); sealed before it is stored.
     pub photo: Option<Vec<u8>>,
 }
@@ -152,6 +154,7 @@ impl App {
             attributes: input.attributes,
             media_url: input.media_url,
             citizen_code: input.citizen_code,
+            public: input.public,
             photo: None,
         };
         let mut request = request;

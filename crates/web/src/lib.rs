@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod open311;
 pub mod ui;
 pub mod webhook;

@@ -471,6 +471,7 @@ async fn app_lifecycle(app: &App, people: &People, i: usize) -> app::AppResult<(
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        public: false,
         photo: None,
     };
     let view = app.receive(&people.operator, app.now(), input).await?;

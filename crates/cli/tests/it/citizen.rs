@@ -11,7 +11,69 @@ testkit::on_both_backends!(
     a_citizen_submits_follows_and_rates_without_an_account,
     the_number_without_its_code_shows_nothing,
     a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticket,
+    only_what_the_citizen_agreed_to_publish_is_public_and_one_address_cannot_flood,
 );
+
+async fn only_what_the_citizen_agreed_to_publish_is_public_and_one_address_cannot_flood(
+    t: TestApp,
+) {
+    let mut v = Visitor::new(&t);
+    let (_, form) = v.get("/citizen").await;
+    assert!(form.contains("同意公开"), "the form asks for consent");
+    let mut numbers = Vec::new();
+    for public in [true, false] {
+        let mut fields = vec![
+            ("category", "030503"),
+            ("address", "湖滨街道幸福路12号"),
+            ("description", "井盖松动，晚上看不见"),
+        ];
+        if public {
+            fields.push(("public", "1"));
+        }
+        let (status, receipt) = v.submit(&form, &fields, None).await;
+        assert_eq!(status, StatusCode::OK, "{receipt}");
+        numbers.push(hidden_no(&receipt));
+    }
+    let read = |no: String| {
+        let t = &t;
+        async move {
+            let url = format!("{}/open311/v2/requests/{no}.json", t.base);
+            let body: serde_json::Value = t
+                .client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body[0].clone()
+        }
+    };
+    let published = read(numbers[0].clone()).await;
+    assert_eq!(published["description"], "井盖松动，晚上看不见");
+    assert_eq!(published["address"], "湖滨街道幸福路12号");
+    let withheld = read(numbers[1].clone()).await;
+    assert_eq!(
+        withheld["description"],
+        serde_json::Value::Null,
+        "{withheld}"
+    );
+    assert!(!withheld.to_string().contains("幸福路12号"), "{withheld}");
+
+    // Ten submissions an hour from one address; the eleventh is told to wait.
+    let fields = [
+        ("category", "030503"),
+        ("address", "幸福路"),
+        ("description", "测试"),
+    ];
+    let mut last = StatusCode::OK;
+    for _ in 0..9 {
+        let (_, form) = v.get("/citizen").await;
+        last = v.submit(&form, &fields, None).await.0;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
 
 /// A browser without a session: keeps the form cookie, posts forms with their token.
 struct Visitor<'a> {

@@ -325,6 +325,10 @@ pub struct NewTicket {
     /// log, like a contact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// 同意公开: the citizen agreed that the request's words, exact place and reply be published
+    /// (Open311). Without it only the category, the street or community and the progress are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 /// One hand-over of the ticket to a lead unit (主办), from dispatch (or reopen) until it ends.

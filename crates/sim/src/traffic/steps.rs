@@ -98,6 +98,7 @@ impl Traffic<'_> {
                     attributes: Default::default(),
                     media_url: None,
                     citizen_code: None,
+                    public: false,
                     photo: None,
                 };
                 let operators = [

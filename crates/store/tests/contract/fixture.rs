@@ -165,6 +165,7 @@ pub fn request(category: &str) -> NewTicket {
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        public: false,
         photo: None,
     }
 }

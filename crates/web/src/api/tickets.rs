@@ -100,6 +100,7 @@ pub async fn create(
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        public: false,
         photo: None,
     };
     let view = app.receive(&actor, app.now(), input).await?;

@@ -10,7 +10,6 @@
 //! a number of requests a minute each.
 
 mod format;
-mod limit;
 mod requests;
 mod services;
 mod submit;
@@ -26,8 +25,8 @@ use axum::{Extension, Router};
 use domain::org::UnitKind;
 use jiff::Timestamp;
 
+use crate::limit::{self, RateLimit};
 use format::{Format, Node, respond};
-use limit::RateLimit;
 
 /// Where the interface lives.
 pub const BASE: &str = "/open311/v2";
@@ -38,14 +37,48 @@ const CHANGESET: &str = "2026-11-27T00:00:00+08:00";
 type Params = Vec<(String, String)>;
 
 pub fn router() -> Router<Arc<App>> {
+    let per_address = Arc::new(RateLimit::new(limit::OPEN311_PER_ADDRESS, limit::MINUTE));
     Router::new()
         .route("/{file}", get(root_get).post(root_post))
         .route("/services/{file}", get(services::definition))
+        // Some clients ask for a service's definition at the singular path.
+        .route("/service/{file}", get(services::definition))
         .route("/requests/{file}", get(requests::one))
         .route("/tokens/{file}", get(requests::token))
         .layer(Extension(Arc::new(RateLimit::new(
             limit::DEFAULT_PER_MINUTE,
+            limit::MINUTE,
         ))))
+        .layer(axum::middleware::from_fn_with_state(
+            per_address,
+            limit_per_address,
+        ))
+}
+
+/// Anyone may read the public interface, but no one address may take all of it: past
+/// `OPEN311_PER_ADDRESS` requests a minute, 429 until the minute ends.
+async fn limit_per_address(
+    State(limit): State<Arc<RateLimit>>,
+    crate::extract::ClientAddress(address): crate::extract::ClientAddress,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if limit.allow(&address.to_string(), std::time::Instant::now()) {
+        return next.run(request).await;
+    }
+    let format = if request.uri().path().ends_with(".xml") {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "more than {} requests a minute from this address; wait a minute",
+            limit.limit()
+        ),
+    )
+    .respond(format)
 }
 
 /// An error in the spec's shape, in the format the client asked for.

@@ -69,6 +69,8 @@ pub(super) async fn submit(
         phone: text("phone"),
         description: text("description"),
         media_url: text("media_url"),
+        // An extension: the citizen agreed to publish the request (docs/open311.md).
+        public: matches!(text("public").as_deref(), Some("true" | "1" | "yes")),
     };
     let account_id = submission.account_id.clone();
     let (id, notice) = app.open311_submit(&actor, app.now(), submission).await?;

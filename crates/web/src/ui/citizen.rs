@@ -141,6 +141,28 @@ async fn read_form(mut multipart: Multipart) -> Result<Submitted, UiError> {
     Ok(form)
 }
 
+/// No one address may flood the page: past `CITIZEN_SUBMISSIONS_PER_HOUR` submissions an hour,
+/// the form says to wait (429).
+pub async fn limit_per_address(
+    State(limit): State<Arc<crate::limit::RateLimit>>,
+    crate::extract::ClientAddress(address): crate::extract::ClientAddress,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if limit.allow(&address.to_string(), std::time::Instant::now()) {
+        next.run(request).await
+    } else {
+        UiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "本地址一小时内已提交 {} 件诉求，请稍后再试，或拨打 12345。Too many submissions from this address; try again later or call 12345.",
+                limit.limit()
+            ),
+        )
+        .into_response()
+    }
+}
+
 pub async fn submit(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -153,6 +175,7 @@ pub async fn submit(
                 address: field(&f, "address").to_owned(),
                 description: field(&f, "description").to_owned(),
                 confidential: checked(&f, "confidential"),
+                public: checked(&f, "public"),
                 name: Some(field(&f, "name").to_owned()).filter(|n| !n.trim().is_empty()),
                 phone: Some(field(&f, "phone").to_owned()).filter(|p| !p.trim().is_empty()),
                 photo,

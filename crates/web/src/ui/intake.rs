@@ -195,6 +195,7 @@ async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<Ticke
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        public: false,
         photo: None,
     };
     Ok(app.receive(&viewer.actor, app.now(), input).await?)

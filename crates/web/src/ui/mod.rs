@@ -82,8 +82,16 @@ pub const UPLOAD_LIMIT: usize = 6 * 1024 * 1024;
 
 /// The citizen's submission, the one form that carries a file: its own, larger body limit.
 pub fn upload_router(app: Arc<App>) -> Router<Arc<App>> {
+    let per_address = Arc::new(crate::limit::RateLimit::new(
+        crate::limit::CITIZEN_SUBMISSIONS_PER_HOUR,
+        crate::limit::HOUR,
+    ));
     Router::new()
         .route("/citizen/submit", post(citizen::submit))
+        .layer(axum::middleware::from_fn_with_state(
+            per_address,
+            citizen::limit_per_address,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

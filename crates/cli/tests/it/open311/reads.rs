@@ -11,7 +11,41 @@ testkit::on_both_backends!(
     discovery_and_services_in_both_formats,
     public_reads_filter_and_never_show_the_reporter,
     updates_show_each_public_step_and_nothing_internal,
+    one_address_cannot_read_a_city,
 );
+
+async fn one_address_cannot_read_a_city(t: TestApp) {
+    // A page and a window are bounded, whatever is asked.
+    let (status, body) = get_json(&t, "requests.json?page_size=100000").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = get_json(&t, "requests.json?page=50&page_size=200").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = get_json(
+        &t,
+        "requests.json?start_date=2025-01-01T00:00:00%2B08:00&end_date=2026-11-26T00:00:00%2B08:00",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("90 days"), "{body}");
+    // The singular path some clients use for a service's definition.
+    let (status, _, plural) = get(&t, "services/030503.json").await;
+    let (singular_status, _, singular) = get(&t, "service/030503.json").await;
+    assert_eq!((status, singular_status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(plural, singular);
+
+    // One address may ask 120 times a minute; the 121st waits, in the spec's error shape.
+    let mut refused = None;
+    for i in 0..130 {
+        let (status, _, body) = get(&t, "services.json").await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((i, body));
+            break;
+        }
+    }
+    let (at, body) = refused.expect("the address is limited");
+    assert_eq!(at, 115, "five asked above, then 115 more make 120");
+    assert!(body.contains("wait a minute"), "{body}");
+}
 
 async fn discovery_and_services_in_both_formats(t: TestApp) {
     let (status, discovery) = get_json(&t, "discovery.json").await;
@@ -95,6 +129,7 @@ async fn public_reads_filter_and_never_show_the_reporter(t: TestApp) {
             ("first_name", "丽"),
             ("last_name", "李"),
             ("description", "井盖松动"),
+            ("public", "true"),
         ],
     )
     .await;
@@ -130,13 +165,16 @@ async fn public_reads_filter_and_never_show_the_reporter(t: TestApp) {
     assert_eq!(
         by_id(&online)["description"],
         "井盖松动",
-        "an online request is public"
+        "the citizen agreed to publish it"
     );
     assert_eq!(
         by_id(&phoned)["description"],
         Value::Null,
         "a phone call's words are not published"
     );
+    // Nothing that points at a household: the street, not the house number or coordinates.
+    assert_eq!(by_id(&phoned)["address"], "湖滨街道");
+    assert_eq!(by_id(&phoned)["lat"], Value::Null);
     assert_eq!(by_id(&online)["status"], "open");
     assert_eq!(by_id(&online)["address"], "幸福路");
     assert!(
@@ -153,6 +191,7 @@ async fn public_reads_filter_and_never_show_the_reporter(t: TestApp) {
         "李*",
         "13800001111",
         "王小明",
+        "幸福路12号",
     ] {
         assert!(
             !everything.contains(personal),

@@ -118,6 +118,7 @@ pub fn request(confidential: bool) -> NewTicket {
         attributes: Default::default(),
         media_url: None,
         citizen_code: None,
+        public: false,
         photo: None,
     }
 }

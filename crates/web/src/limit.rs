@@ -1,5 +1,6 @@
-//! Requests per minute per API key, counted on this node in one-minute windows. A key over its
-//! limit is answered 429 until the window ends; nothing is recorded for it.
+//! Requests per window per key (an API key, a client address), counted on this node in fixed
+//! windows. A key over its limit is answered 429 until its window ends; nothing is recorded for
+//! it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,27 +8,34 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-/// What one key may send in a minute unless configured otherwise.
+/// What one Open311 key may send in a minute unless configured otherwise.
 pub const DEFAULT_PER_MINUTE: u32 = 60;
-const WINDOW: Duration = Duration::from_secs(60);
+/// What one address may ask of the public Open311 interface in a minute.
+pub const OPEN311_PER_ADDRESS: u32 = 120;
+/// Requests one address may submit on the citizen page in an hour.
+pub const CITIZEN_SUBMISSIONS_PER_HOUR: u32 = 10;
+pub const MINUTE: Duration = Duration::from_secs(60);
+pub const HOUR: Duration = Duration::from_secs(3600);
 /// Windows of this many keys are forgotten at once when the table grows past it.
 const KEYS_LIMIT: usize = 100_000;
 
 pub struct RateLimit {
-    per_minute: u32,
+    per_window: u32,
+    window: Duration,
     windows: Mutex<HashMap<[u8; 32], (Instant, u32)>>,
 }
 
 impl RateLimit {
-    pub fn new(per_minute: u32) -> Self {
+    pub fn new(per_window: u32, window: Duration) -> Self {
         Self {
-            per_minute,
+            per_window,
+            window,
             windows: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn limit(&self) -> u32 {
-        self.per_minute
+        self.per_window
     }
 
     /// Counts one request of `key` at `now`; false when it is over the limit.
@@ -36,15 +44,15 @@ impl RateLimit {
             return true;
         };
         if windows.len() >= KEYS_LIMIT {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            windows.retain(|_, (start, _)| now.duration_since(*start) < self.window);
         }
         let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let window = windows.entry(hash).or_insert((now, 0));
-        if now.duration_since(window.0) >= WINDOW {
+        if now.duration_since(window.0) >= self.window {
             *window = (now, 0);
         }
         window.1 += 1;
-        window.1 <= self.per_minute
+        window.1 <= self.per_window
     }
 }
 
@@ -54,7 +62,7 @@ mod tests {
 
     #[test]
     fn a_key_over_its_limit_waits_for_the_next_minute_and_others_are_unaffected() {
-        let limit = RateLimit::new(3);
+        let limit = RateLimit::new(3, MINUTE);
         let t0 = Instant::now();
         assert!((0..3).all(|_| limit.allow("k1", t0)));
         assert!(!limit.allow("k1", t0 + Duration::from_secs(10)));
