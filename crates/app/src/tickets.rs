@@ -158,6 +158,8 @@ impl App {
             photo: None,
         };
         let mut request = request;
+        self.check_room(&request.channel, input.photo.as_deref())
+            .await?;
         let photo = match &input.photo {
             Some(bytes) => {
                 let content_type = domain::media::photo_type(bytes)?;
@@ -425,6 +427,33 @@ impl App {
     ) -> AppResult<Vec<StatusCount>> {
         let unit = scope(actor, unit)?;
         Ok(self.store.status_counts(unit, now).await?)
+    }
+
+    /// Keeps the disk from filling through the channels anyone may use: below the disk reserve
+    /// the citizen page and Open311 take no new requests, and no new photos come from anyone;
+    /// past the photo quota no new photos. Refused with "unavailable" (503), nothing written.
+    async fn check_room(&self, channel: &Channel, photo: Option<&[u8]>) -> AppResult<()> {
+        let storage = self.registry().rules.policy.storage;
+        let mib = 1024 * 1024;
+        let anonymous = matches!(channel, Channel::Web | Channel::Open311);
+        if (anonymous || photo.is_some())
+            && let Some(free) = self.store.available_space()
+            && free < storage.disk_reserve_mb.saturating_mul(mib)
+        {
+            return Err(AppError::Unavailable(
+                "the server's disk is nearly full, so new requests from the web are not taken; call 12345, or try again later".into(),
+            ));
+        }
+        if let Some(photo) = photo {
+            let used = self.store.photo_bytes().await?;
+            if used.saturating_add(photo.len() as u64) > storage.photo_quota_mb.saturating_mul(mib)
+            {
+                return Err(AppError::Unavailable(
+                    "no more photos can be stored now; send the request without one".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A ticket the actor may view, its read recorded before it is returned.

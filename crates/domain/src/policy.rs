@@ -34,6 +34,29 @@ pub struct Policy {
     /// Limits on looking at personal data (absent from policies set before it existed).
     #[serde(default)]
     pub privacy: PrivacyPolicy,
+    /// Limits that keep the disk from filling (absent from policies set before it existed).
+    #[serde(default)]
+    pub storage: StoragePolicy,
+}
+
+/// What the anonymous channels may take of the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoragePolicy {
+    /// All citizens' photos together, in MiB; past it new photos are refused.
+    pub photo_quota_mb: u64,
+    /// Free space kept on the database's disk, in MiB: below it new requests from the citizen
+    /// page and Open311, and new photos, are refused, so a commit never fails for want of space.
+    pub disk_reserve_mb: u64,
+}
+
+impl Default for StoragePolicy {
+    fn default() -> Self {
+        Self {
+            photo_quota_mb: 20 * 1024,
+            disk_reserve_mb: 1024,
+        }
+    }
 }
 
 /// Limits on looking at what identifies a citizen, and what the privacy page flags.
@@ -160,6 +183,7 @@ impl Default for Policy {
                 min_follow_ups: 10,
             },
             privacy: PrivacyPolicy::default(),
+            storage: StoragePolicy::default(),
         }
     }
 }

@@ -89,6 +89,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>>;
 
+    /// The bytes all stored photos take.
+    async fn photo_bytes(&self) -> StoreResult<u64>;
+
+    /// Space left for the database on its disk, where the store can tell (SQLite); a server
+    /// database (PostgreSQL) watches its own disk.
+    fn available_space(&self) -> Option<u64> {
+        None
+    }
+
     /// The sealed photo attached to a ticket, if any.
     async fn photo(&self, no: TicketNo) -> StoreResult<Option<SealedPhoto>>;
 

@@ -12,7 +12,60 @@ testkit::on_both_backends!(
     the_number_without_its_code_shows_nothing,
     a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticket,
     only_what_the_citizen_agreed_to_publish_is_public_and_one_address_cannot_flood,
+    the_photo_quota_and_a_nearly_full_disk_refuse_before_anything_is_written,
 );
+
+async fn the_photo_quota_and_a_nearly_full_disk_refuse_before_anything_is_written(t: TestApp) {
+    let console = domain::org::Actor::system("cli");
+    let set = |quota_mb: u64, reserve_mb: u64| {
+        let t = &t;
+        let console = console.clone();
+        async move {
+            let mut policy = t.app.registry().rules.policy.clone();
+            policy.storage.photo_quota_mb = quota_mb;
+            policy.storage.disk_reserve_mb = reserve_mb;
+            t.app
+                .set_policy(&console, t.app.now(), policy)
+                .await
+                .unwrap();
+        }
+    };
+    let fields = [
+        ("category", "030503"),
+        ("address", "幸福路12号"),
+        ("description", "井盖松动"),
+    ];
+    let mut v = Visitor::new(&t);
+
+    // No room left for photos: a photo is refused, the same request without one is taken.
+    set(0, 0).await;
+    let head = t.store.audit_head().await.unwrap();
+    let (_, form) = v.get("/citizen").await;
+    let (status, page) = v.submit(&form, &fields, Some(png())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("without one"), "{page}");
+    assert_eq!(
+        t.store.audit_head().await.unwrap(),
+        head,
+        "nothing was written"
+    );
+    let (status, _) = v.submit(&form, &fields, None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The disk below its reserve: the web takes nothing new; staff still record calls. Only the
+    // embedded database's disk is this server's to watch; PostgreSQL's is its own server's.
+    if t.backend != testkit::Backend::Sqlite {
+        return;
+    }
+    set(20 * 1024, u64::MAX / (1024 * 1024)).await;
+    let (_, form) = v.get("/citizen").await;
+    let (status, page) = v.submit(&form, &fields, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("12345"), "{page}");
+    let operator = t.login("operator").await;
+    t.create_ticket(&operator, testkit::street_light("13800001111"))
+        .await;
+}
 
 async fn only_what_the_citizen_agreed_to_publish_is_public_and_one_address_cannot_flood(
     t: TestApp,

@@ -320,6 +320,14 @@ impl Store for PgStore {
         read::photo(&self.pool, no).await
     }
 
+    async fn photo_bytes(&self) -> StoreResult<u64> {
+        let (bytes,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(SUM(octet_length(ciphertext)), 0)::bigint FROM photos")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(bytes as u64)
+    }
+
     async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
         read::outbox_due(&self.pool, now, limit).await
     }

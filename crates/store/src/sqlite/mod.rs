@@ -194,6 +194,26 @@ impl Store for SqliteStore {
         self.read(move |c| read::photo(c, no)).await
     }
 
+    async fn photo_bytes(&self) -> StoreResult<u64> {
+        self.read(|c| {
+            let bytes: i64 = c.query_row(
+                "SELECT COALESCE(SUM(length(ciphertext)), 0) FROM photos",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(bytes as u64)
+        })
+        .await
+    }
+
+    fn available_space(&self) -> Option<u64> {
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        fs4::available_space(dir).ok()
+    }
+
     async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<crate::OutboxItem>> {
         self.read(move |c| read::outbox_due(c, now, limit)).await
     }
