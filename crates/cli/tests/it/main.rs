@@ -11,6 +11,7 @@ mod api_queries;
 mod citizen;
 mod cli;
 mod logins;
+mod matrix;
 mod notify;
 mod open311;
 mod postgres;
