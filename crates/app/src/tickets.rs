@@ -248,14 +248,19 @@ impl App {
         now: Timestamp,
         ticket: &Ticket,
     ) -> AppResult<TicketView> {
-        let contact = match (contact_visibility(actor, ticket), ticket.contact) {
+        let visibility = contact_visibility(actor, ticket);
+        let contact = match (visibility, ticket.contact) {
             (ContactVisibility::Masked, Some(id)) => match self.store.contact(id).await? {
                 Some(sealed) => Some(self.vault.open(&sealed)?.masked()),
                 None => None,
             },
             _ => None,
         };
-        Ok(TicketView::of(ticket, &self.registry(), now, contact))
+        let mut view = TicketView::of(ticket, &self.registry(), now, contact);
+        if visibility == ContactVisibility::Hidden {
+            view.photo = None;
+        }
+        Ok(view)
     }
 
     /// The photo attached to a ticket, for those who may view the ticket: `(media type, bytes)`.
@@ -266,7 +271,17 @@ impl App {
         now: Timestamp,
         no: TicketNo,
     ) -> AppResult<(String, Vec<u8>)> {
-        self.read_ticket(actor, now, no, ReadPart::Photo).await?;
+        let ticket = self.read_ticket(actor, now, no, ReadPart::Photo).await?;
+        if contact_visibility(actor, &ticket) == ContactVisibility::Hidden {
+            // A photo can show a face or a front door: on a confidential ticket it is the
+            // citizen's as much as their name.
+            return Err(DomainError::not_permitted(
+                actor,
+                Action::ViewTicket,
+                format!("ticket {no} is confidential (保密): its citizen's photo is not shown to a handling unit"),
+            )
+            .into());
+        }
         let sealed = self
             .store
             .photo(no)
@@ -381,7 +396,13 @@ impl App {
             let registry = self.registry();
             tickets
                 .iter()
-                .map(|t| TicketView::of(t, &registry, now, None))
+                .map(|t| {
+                    let mut view = TicketView::of(t, &registry, now, None);
+                    if contact_visibility(actor, t) == ContactVisibility::Hidden {
+                        view.photo = None;
+                    }
+                    view
+                })
                 .collect::<Vec<_>>()
         };
         // The views are made while the writer records the look; they leave only once it is.

@@ -129,14 +129,14 @@ async fn only_what_the_citizen_agreed_to_publish_is_public_and_one_address_canno
 }
 
 /// A browser without a session: keeps the form cookie, posts forms with their token.
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     t: &'a TestApp,
     client: reqwest::Client,
     cookie: String,
 }
 
 impl<'a> Visitor<'a> {
-    fn new(t: &'a TestApp) -> Self {
+    pub(crate) fn new(t: &'a TestApp) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -157,7 +157,7 @@ impl<'a> Visitor<'a> {
         (status, response.text().await.unwrap())
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&mut self, path: &str) -> (StatusCode, String) {
         let response = self
             .client
             .get(format!("{}{path}", self.t.base))
@@ -192,7 +192,7 @@ impl<'a> Visitor<'a> {
 
 impl Visitor<'_> {
     /// Submits the citizen form (multipart, its token in the action) with an optional photo.
-    async fn submit(
+    pub(crate) async fn submit(
         &mut self,
         form_page: &str,
         fields: &[(&str, &str)],
@@ -277,7 +277,7 @@ async fn submitted(v: &mut Visitor<'_>) -> (String, String) {
     (no, code)
 }
 
-fn hidden_no(receipt: &str) -> String {
+pub(crate) fn hidden_no(receipt: &str) -> String {
     let marker = "data-no=\"";
     let start = receipt.find(marker).unwrap() + marker.len();
     receipt[start..].split('"').next().unwrap().to_owned()
@@ -450,7 +450,7 @@ async fn the_number_without_its_code_shows_nothing(t: TestApp) {
 
 /// A real 1×1 PNG as a phone might send it: a text chunk naming its owner and address, and a
 /// private chunk holding a marker to look for in the database file.
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     unhex(
         "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000002074455874417574686f720057616e67205869616f6d696e672c204275696c64696e672033fe0c54260000001f6d6b526b6d696e7368656e672d70686f746f2d706c61696e746578742d6d61726b6572f8152cb00000000d4944415478da63fccfc0500f000485018084a98c210000000049454e44ae426082",
     )
