@@ -305,8 +305,9 @@ impl App {
         &self,
         actor: &Actor,
         now: Timestamp,
-        command: Command,
+        mut command: Command,
     ) -> AppResult<store::Committed> {
+        self.shield(&mut command).await?;
         Ok(self
             .store
             .submit(Submission {

@@ -23,6 +23,7 @@ pub mod tickets;
 pub mod vault;
 pub mod views;
 pub mod workstation;
+mod written;
 
 use std::sync::Arc;
 

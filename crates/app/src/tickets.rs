@@ -5,6 +5,7 @@ use domain::DomainError;
 use domain::access::{AccessEvent, ReadPart, Seat, in_queue};
 use domain::audit::LogEvent;
 use domain::ids::{CategoryCode, DivisionCode, TicketNo, TierCode, UnitId};
+use domain::numbers::WrittenNumber;
 use domain::org::Actor;
 use domain::permission::{Action, ContactVisibility, RevealPurpose, contact_visibility, require};
 use domain::privacy::Contact;
@@ -57,11 +58,21 @@ pub struct TicketPage {
     pub timeline: Vec<TimelineEntry>,
 }
 
-/// A contact shown in full, and where the log recorded that it was.
+/// A contact shown in full, with the numbers typed into the ticket's text, and where the log
+/// recorded that they were shown.
 #[derive(Clone, Debug)]
 pub struct RevealedContact {
-    pub contact: Contact,
+    /// None when the citizen left no contact details (only numbers in the text).
+    pub contact: Option<Contact>,
+    pub numbers: Vec<RevealedNumber>,
     pub audit_seq: u64,
+}
+
+/// A number typed into a ticket's text, shown in full: the log entry whose text it was in.
+#[derive(Clone, Debug)]
+pub struct RevealedNumber {
+    pub seq: u64,
+    pub number: WrittenNumber,
 }
 
 /// Filters for a ticket list. Unit staff always get their own unit's tickets.
@@ -182,6 +193,7 @@ impl App {
                     contact,
                     answer_on_call: input.answer_on_call,
                     photo,
+                    numbers: None,
                 },
             )
             .await?;
@@ -205,7 +217,15 @@ impl App {
         action: TicketAction,
     ) -> AppResult<TicketView> {
         let committed = self
-            .submit(actor, now, Command::Ticket { no, action })
+            .submit(
+                actor,
+                now,
+                Command::Ticket {
+                    no,
+                    action,
+                    numbers: None,
+                },
+            )
             .await?;
         let ticket = committed
             .ticket()
@@ -341,7 +361,15 @@ impl App {
             reason: reason.to_owned(),
         };
         let committed = match self
-            .submit(actor, now, Command::Ticket { no, action })
+            .submit(
+                actor,
+                now,
+                Command::Ticket {
+                    no,
+                    action,
+                    numbers: None,
+                },
+            )
             .await
         {
             Err(AppError::Refused(refusal @ DomainError::NotPermitted { .. })) => {
@@ -357,16 +385,27 @@ impl App {
             other => other?,
         };
         let audit_seq = committed.last_seq().unwrap_or_default();
-        let id = committed
-            .ticket()
-            .and_then(|t| t.contact)
-            .ok_or_else(|| AppError::NotFound(format!("ticket {no} has no contact")))?;
-        let sealed =
-            self.store.contact(id).await?.ok_or_else(|| {
-                AppError::Internal(format!("contact {id} of ticket {no} is missing"))
-            })?;
+        let contact = match committed.ticket().and_then(|t| t.contact) {
+            Some(id) => {
+                let sealed = self.store.contact(id).await?.ok_or_else(|| {
+                    AppError::Internal(format!("contact {id} of ticket {no} is missing"))
+                })?;
+                Some(self.vault.open(&sealed)?)
+            }
+            None => None,
+        };
+        let mut numbers = Vec::new();
+        for stored in self.store.written_numbers(no).await? {
+            numbers.extend(self.vault.open_numbers(&stored)?.into_iter().map(|number| {
+                RevealedNumber {
+                    seq: stored.seq,
+                    number,
+                }
+            }));
+        }
         Ok(RevealedContact {
-            contact: self.vault.open(&sealed)?,
+            contact,
+            numbers,
             audit_seq,
         })
     }

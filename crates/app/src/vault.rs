@@ -15,11 +15,12 @@ use std::path::Path;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use domain::ids::ContactId;
+use domain::numbers::WrittenNumber;
 use domain::phone::PhoneNumber;
 use domain::privacy::Contact;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use store::{SealedContact, SealedPhoto};
+use store::{SealedContact, SealedNumbers, SealedPhoto, StoredNumbers};
 
 use crate::error::{AppError, AppResult};
 
@@ -167,6 +168,33 @@ impl Vault {
         )
     }
 
+    /// Seals the numbers typed into one command's text, bound to a fresh random id.
+    pub fn seal_numbers(&self, numbers: &[WrittenNumber]) -> AppResult<SealedNumbers> {
+        let id = Self::new_contact_id()?.0;
+        let plaintext =
+            serde_json::to_vec(numbers).map_err(|e| AppError::Internal(e.to_string()))?;
+        let (key_id, nonce, ciphertext) = self.encrypt(&numbers_data(id), &plaintext)?;
+        Ok(SealedNumbers {
+            id,
+            listed: numbers.iter().map(|n| n.sealed.clone()).collect(),
+            key_id,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    pub fn open_numbers(&self, stored: &StoredNumbers) -> AppResult<Vec<WrittenNumber>> {
+        let what = format!("numbers {}", stored.id);
+        let plaintext = self.decrypt(
+            &what,
+            stored.key_id,
+            &stored.nonce,
+            &numbers_data(stored.id),
+            &stored.ciphertext,
+        )?;
+        serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("{what}: {e}")))
+    }
+
     /// XChaCha20-Poly1305 under the newest data key with a random nonce.
     fn encrypt(&self, ad: &[u8], plaintext: &[u8]) -> AppResult<(u32, Vec<u8>, Vec<u8>)> {
         let (&key_id, key) = self
@@ -255,6 +283,13 @@ impl Vault {
 /// A photo's associated data: its own prefix, so a sealed contact cannot pass for a photo.
 fn photo_data(id: u64) -> Vec<u8> {
     let mut ad = b"minsheng-photo-v1:".to_vec();
+    ad.extend_from_slice(&id.to_be_bytes());
+    ad
+}
+
+/// Sealed numbers' associated data: their own prefix, like a photo's.
+fn numbers_data(id: u64) -> Vec<u8> {
+    let mut ad = b"minsheng-numbers-v1:".to_vec();
     ad.extend_from_slice(&id.to_be_bytes());
     ad
 }

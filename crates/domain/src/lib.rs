@@ -13,6 +13,7 @@ pub mod ids;
 pub mod kpi;
 pub mod media;
 pub mod notify;
+pub mod numbers;
 pub mod open311;
 pub mod org;
 pub mod permission;

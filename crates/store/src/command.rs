@@ -3,6 +3,7 @@
 use domain::access::AccessEvent;
 use domain::admin::{AdminCommand, AdminEvent};
 use domain::ids::{ContactId, TicketNo};
+use domain::numbers::SealedNumber;
 use domain::org::Actor;
 use domain::ticket::{NewTicket, Ticket, TicketAction, TicketEvent};
 use domain::time::LogTime;
@@ -26,10 +27,14 @@ pub enum Command {
         answer_on_call: Option<String>,
         /// A photo the citizen attached, sealed like a contact.
         photo: Option<SealedPhoto>,
+        /// Phone and ID numbers masked out of the request's text, sealed.
+        numbers: Option<SealedNumbers>,
     },
     Ticket {
         no: TicketNo,
         action: TicketAction,
+        /// Phone and ID numbers masked out of the action's text, sealed.
+        numbers: Option<SealedNumbers>,
     },
     /// `secret` carries what must be stored but never logged (a password or token hash).
     Admin {
@@ -38,10 +43,7 @@ pub enum Command {
     },
     /// Records a delivery attempt of an outbox message. Operational, not a domain event: it is
     /// kept with the message, not in the audit log.
-    Deliver {
-        seq: u64,
-        outcome: crate::Delivery,
-    },
+    Deliver { seq: u64, outcome: crate::Delivery },
     /// Gives up every undelivered message created before `created_before` (stale news, or a
     /// demo's simulated past), with the reason.
     ExpireOutbox {
@@ -72,6 +74,45 @@ impl std::fmt::Debug for SealedPhoto {
             self.content_type,
             self.ciphertext.len()
         )
+    }
+}
+
+/// Numbers typed into a command's text, as stored: the list of what was masked (which the log
+/// records) and the numbers as written, encrypted, bound to a random id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedNumbers {
+    pub id: u64,
+    pub listed: Vec<SealedNumber>,
+    pub key_id: u32,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedNumbers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SealedNumbers({}, {} number(s))",
+            self.id,
+            self.listed.len()
+        )
+    }
+}
+
+/// Sealed numbers as read back: the log entry they belong to, and the ciphertext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredNumbers {
+    pub id: u64,
+    /// The first log entry of the command the numbers were typed into.
+    pub seq: u64,
+    pub key_id: u32,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredNumbers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredNumbers({}, entry {})", self.id, self.seq)
     }
 }
 

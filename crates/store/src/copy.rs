@@ -117,6 +117,13 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     copy(
         &source,
         &mut tx,
+        "SELECT id, ticket, seq, key_id, nonce, ciphertext FROM written_numbers",
+        insert_numbers,
+    )
+    .await?;
+    copy(
+        &source,
+        &mut tx,
         "SELECT seq, ticket, notice, contact_id, created_at, attempts, next_at, sent_at, failed_at, last_error FROM outbox",
         insert_outbox,
     )
@@ -362,6 +369,27 @@ async fn insert_outbox(
     .bind(rows.iter().map(|r| r.7).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.8).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.9.clone()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+type NumbersRow = (i64, i64, i64, i64, Vec<u8>, Vec<u8>);
+
+async fn insert_numbers(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: Vec<NumbersRow>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO written_numbers (id, ticket, seq, key_id, nonce, ciphertext)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[])",
+    )
+    .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.4.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.5.clone()).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

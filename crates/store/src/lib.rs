@@ -30,7 +30,10 @@ use domain::ids::{ContactId, TicketNo, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 
-pub use command::{Command, Committed, SealedContact, SealedPhoto, Secret, Submission};
+pub use command::{
+    Command, Committed, SealedContact, SealedNumbers, SealedPhoto, Secret, StoredNumbers,
+    Submission,
+};
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxItem};
 pub use query::{Difference, RebuildReport, StatusCount, TicketQuery, TokenRecord};
@@ -100,6 +103,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The sealed photo attached to a ticket, if any.
     async fn photo(&self, no: TicketNo) -> StoreResult<Option<SealedPhoto>>;
+
+    /// The numbers typed into a ticket's text, sealed, in the order they were written.
+    async fn written_numbers(&self, no: TicketNo) -> StoreResult<Vec<StoredNumbers>>;
 
     async fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>>;
 

@@ -65,6 +65,16 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Precision and recall of finding phone and ID numbers typed into free text, on real
+    /// citizens' messages and replies (the labelled TipDM 2020 board data).
+    Numbers {
+        /// The folder holding the board's CSV files.
+        #[arg(long, default_value = "../shared/data/requests-zh")]
+        data: std::path::PathBuf,
+        /// Also list every miss and false alarm with its context.
+        #[arg(long)]
+        show: bool,
+    },
 }
 
 /// Where the benchmark's fresh database lives.
@@ -173,6 +183,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             super::bench_pages::run(days, samples, target).await?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Numbers { data, show } => return super::bench_numbers::run(&data, show),
     };
     let fresh = fresh(&target).await?;
     let store = fresh.store.clone();

@@ -1,5 +1,6 @@
 //! The leak scanner: confidential tickets whose citizen has a known name, phone, home address and
-//! photo go through their whole lifecycle; then everything a handling unit's staff can reach —
+//! photo — and who typed their phone and ID number into the description, and whose unit noted a
+//! second number — go through their whole lifecycle; then everything a handling unit's staff can reach —
 //! API answers, workstation pages, the photo, Open311, timelines, caller history and error
 //! bodies, and the messages the outbox sends — is searched for any trace of that citizen.
 
@@ -15,7 +16,7 @@ use crate::citizen::{Visitor, hidden_no, png};
 testkit::on_both_backends!(nothing_a_unit_can_reach_shows_a_confidential_citizen);
 
 /// What identifies the citizen, in every form it could leak in.
-const NEEDLES: [&str; 7] = [
+const NEEDLES: [&str; 11] = [
     "欧阳秘密",
     "欧阳**",
     "13999887766",
@@ -23,6 +24,10 @@ const NEEDLES: [&str; 7] = [
     "139 9988 7766",
     "幸福小区5栋301",
     "minsheng-photo-plaintext-marker",
+    "11010519491231002X",
+    "110***********002X",
+    "0571-88776655",
+    "0571****6655",
 ];
 
 #[derive(Default)]
@@ -58,7 +63,7 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
             json!({
                 "kind": "report",
                 "category": "030501",
-                "description": "小区门口路灯坏了很久",
+                "description": "小区门口路灯坏了很久。我电话13999887766，身份证11010519491231002X",
                 "address": "湖滨街道幸福路8号",
                 "division": "990101001",
                 "confidential": true,
@@ -89,7 +94,7 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
             &handler,
             no,
             "notes",
-            json!({"text": "已到现场查看", "contacted_citizen": false}),
+            json!({"text": "已到现场查看，市民另留座机0571-88776655", "contacted_citizen": false}),
         )
         .await;
     }

@@ -14,6 +14,7 @@ mod leaks;
 mod logins;
 mod matrix;
 mod notify;
+mod numbers_in_text;
 mod open311;
 mod postgres;
 mod rebuild;

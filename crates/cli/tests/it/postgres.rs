@@ -158,6 +158,17 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
         .unwrap();
     assert!(in_sqlite > 0);
     assert_eq!(in_postgres, in_sqlite);
+    // And the numbers callers typed into their descriptions, sealed.
+    let sealed_in_sqlite: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM written_numbers", [], |r| r.get(0))
+        .unwrap();
+    let (sealed_in_postgres,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM written_numbers")
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
+    assert!(sealed_in_sqlite > 0);
+    assert_eq!(sealed_in_postgres, sealed_in_sqlite);
 
     // The same key file opens the moved contacts; the projections match the log.
     let keys = dir.path().join("city.db.keys");

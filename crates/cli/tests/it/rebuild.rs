@@ -134,7 +134,7 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
         &lights,
         &no,
         "notes",
-        json!({"text": "已电话联系市民", "contacted_citizen": true}),
+        json!({"text": "已电话联系市民，另留号码13987654321", "contacted_citizen": true}),
     )
     .await;
     t.act(
@@ -381,7 +381,8 @@ const BACK_TO_VERSION_4: &str = "DELETE FROM schema_migrations WHERE version >= 
      DROP TABLE access_index;
      DROP TABLE list_sightings;
      DROP INDEX log_unticketed_by_time;
-     DROP INDEX log_unticketed_by_actor;";
+     DROP INDEX log_unticketed_by_actor;
+     DROP TABLE written_numbers;";
 
 /// Writes the states back and forgets that the upgrade step ran.
 async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&str>)]) {

@@ -82,7 +82,7 @@ impl<'a> Browser<'a> {
         self.read(response).await
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -127,7 +127,7 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token the pages of this session carry.
-    async fn csrf(&mut self) -> String {
+    pub(crate) async fn csrf(&mut self) -> String {
         let (_, page, _) = self.get("/").await;
         let (_, page, _) = if page.is_empty() {
             let home = self.get("/").await.2.unwrap();

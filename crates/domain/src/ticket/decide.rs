@@ -12,6 +12,7 @@ use super::{
 use crate::category::Category;
 use crate::error::DomainError;
 use crate::ids::{CategoryCode, ContactId, DivisionCode, TicketNo, UnitId};
+use crate::numbers::SealedNumber;
 use crate::org::{Actor, Unit};
 use crate::permission::{Action, RevealPurpose, may_reveal, require};
 use crate::policy::Rules;
@@ -40,10 +41,14 @@ pub enum TicketCommand {
         request: NewTicket,
         contact: Option<ContactId>,
         answer_on_call: Option<String>,
+        /// Numbers masked out of the request's text and sealed (see `numbers`).
+        sealed: Vec<SealedNumber>,
     },
     Act {
         no: TicketNo,
         action: TicketAction,
+        /// Numbers masked out of the action's text and sealed.
+        sealed: Vec<SealedNumber>,
     },
 }
 
@@ -55,6 +60,7 @@ impl TicketCommand {
             Self::Act {
                 no,
                 action: TicketAction::Merge { into },
+                ..
             } => vec![*no, *into],
             Self::Act { no, .. } => vec![*no],
         }
@@ -120,6 +126,28 @@ pub enum TicketAction {
 }
 
 impl TicketAction {
+    /// The free text a person typed into this action, by field name, for masking the phone and
+    /// ID numbers in it (`numbers::mask_texts`).
+    pub fn texts_mut(&mut self) -> Vec<(&'static str, &mut String)> {
+        match self {
+            Self::AnswerOnCall { answer } => vec![("answer", answer)],
+            Self::RequestReturn { reason, rule } => vec![("reason", reason), ("rule", rule)],
+            Self::RequestExtension { reason, .. } | Self::RevealContact { reason, .. } => {
+                vec![("reason", reason)]
+            }
+            Self::Dispatch { note, .. }
+            | Self::DecideReturn { note, .. }
+            | Self::DecideExtension { note, .. }
+            | Self::Urge { note }
+            | Self::Supervise { note }
+            | Self::HandOff { note, .. } => vec![("note", note)],
+            Self::Reply { result, .. } => vec![("result", result)],
+            Self::RecordFollowUp { comment, .. } => vec![("comment", comment)],
+            Self::AddNote { text, .. } => vec![("text", text)],
+            Self::Sign | Self::Merge { .. } => vec![],
+        }
+    }
+
     pub fn action(&self) -> Action {
         match self {
             Self::AnswerOnCall { .. } => Action::AnswerOnCall,
@@ -148,14 +176,19 @@ pub fn decide(
     command: &TicketCommand,
     tickets: &BTreeMap<TicketNo, Ticket>,
 ) -> Result<Vec<(TicketNo, TicketEvent)>, DomainError> {
-    match command {
+    let (no, sealed, mut events) = match command {
         TicketCommand::Receive {
             no,
             request,
             contact,
             answer_on_call,
-        } => receive(ctx, *no, request, *contact, answer_on_call.as_deref()),
-        TicketCommand::Act { no, action } => {
+            sealed,
+        } => (
+            *no,
+            sealed,
+            receive(ctx, *no, request, *contact, answer_on_call.as_deref())?,
+        ),
+        TicketCommand::Act { no, action, sealed } => {
             let ticket = tickets.get(no).ok_or(DomainError::UnknownTicket(*no))?;
             match action {
                 TicketAction::RevealContact { .. } => {
@@ -163,10 +196,18 @@ pub fn decide(
                 }
                 _ => require(ctx.actor, action.action(), Some(ticket))?,
             }
-            let events = act(ctx, ticket, action, tickets)?;
-            Ok(events)
+            (*no, sealed, act(ctx, ticket, action, tickets)?)
         }
+    };
+    if !sealed.is_empty() {
+        events.push((
+            no,
+            TicketEvent::NumbersSealed {
+                numbers: sealed.clone(),
+            },
+        ));
     }
+    Ok(events)
 }
 
 fn receive(
@@ -416,11 +457,11 @@ fn act(
             contacted_citizen: *contacted_citizen,
         }),
         TicketAction::RevealContact { purpose, reason } => {
-            if ticket.contact.is_none() {
+            if !ticket.has_personal_data() {
                 return Err(wrong(
                     ticket,
                     action.action(),
-                    "the citizen left no contact details",
+                    "the citizen left no contact details and wrote no phone or ID number",
                 ));
             }
             let reason = text("reason", reason, SHORT)?;
@@ -579,7 +620,7 @@ pub fn offered_actions(
             Action::DecideExtension => pending_extension,
             Action::Supervise => !ticket.supervised,
             Action::Merge => !ticket.status.is_terminal(),
-            Action::RevealContact => ticket.contact.is_some(),
+            Action::RevealContact => ticket.has_personal_data(),
             _ => true,
         })
         .filter(|action| expect_status(ticket, *action).is_ok())

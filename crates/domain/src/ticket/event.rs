@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{ClosureOutcome, EmergencyService, FollowUpOutcome, NewTicket, ReplyClaim};
 use crate::access::Seat;
 use crate::ids::{ContactId, TicketNo, UnitId};
+use crate::numbers::SealedNumber;
 use crate::permission::RevealPurpose;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,6 +119,11 @@ pub enum TicketEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seat: Option<Seat>,
     },
+    /// Phone or ID numbers typed into the text of the events just before (a description, a note,
+    /// a reply) were masked there; the numbers themselves are sealed beside the log, readable
+    /// through a logged reveal.
+    #[serde(rename = "ticket.numbers_sealed")]
+    NumbersSealed { numbers: Vec<SealedNumber> },
 }
 
 impl TicketEvent {
@@ -145,6 +151,7 @@ impl TicketEvent {
             Self::HandedOff { .. } => "ticket.handed_off",
             Self::NoteAdded { .. } => "ticket.note_added",
             Self::ContactRevealed { .. } => "ticket.contact_revealed",
+            Self::NumbersSealed { .. } => "ticket.numbers_sealed",
         }
     }
 

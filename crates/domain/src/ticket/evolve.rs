@@ -52,6 +52,7 @@ impl Ticket {
             absorbed: Vec::new(),
             handed_off_to: None,
             closure: None,
+            sealed_numbers: 0,
             updated_at: at,
             version: 1,
         })
@@ -286,6 +287,9 @@ impl Ticket {
                 }
             }
             TicketEvent::ContactRevealed { .. } => {}
+            TicketEvent::NumbersSealed { numbers } => {
+                self.sealed_numbers += u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+            }
         }
         Ok(())
     }

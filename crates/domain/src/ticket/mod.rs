@@ -191,6 +191,21 @@ impl fmt::Display for Status {
     }
 }
 
+impl NewTicket {
+    /// The free text of the request, by field name, for masking the phone and ID numbers in it
+    /// (`numbers::mask_texts`).
+    pub fn texts_mut(&mut self) -> Vec<(&'static str, &mut String)> {
+        // The description first: a title is often its first words, numbers included.
+        let mut texts = vec![
+            ("description", &mut self.description),
+            ("title", &mut self.title),
+            ("location.address", &mut self.location.address),
+        ];
+        texts.extend(self.attributes.values_mut().map(|v| ("attributes", v)));
+        texts
+    }
+}
+
 /// Where the problem is (not where the citizen lives: that is in the sealed contact).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -431,12 +446,25 @@ pub struct Ticket {
     pub absorbed: Vec<TicketNo>,
     pub handed_off_to: Option<EmergencyService>,
     pub closure: Option<Closure>,
+    /// Phone and ID numbers typed into the ticket's text, masked and sealed beside the log.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sealed_numbers: u32,
     pub updated_at: Timestamp,
     /// Events applied so far.
     pub version: u32,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl Ticket {
+    /// Whether there is anything a reveal would show: a sealed contact, or numbers typed into
+    /// the text.
+    pub fn has_personal_data(&self) -> bool {
+        self.contact.is_some() || self.sealed_numbers > 0
+    }
+
     /// The assignment in force, if the ticket is with a unit now.
     pub fn current(&self) -> Option<&Assignment> {
         self.assignments.last().filter(|a| a.ended.is_none())

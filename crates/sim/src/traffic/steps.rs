@@ -74,7 +74,14 @@ impl Traffic<'_> {
                 let duplicate = t.duplicate_of.is_some();
                 let template =
                     scenario.descriptions[self.rng.usize(0..scenario.descriptions.len())];
-                let description = self.text(template, street);
+                let mut description = self.text(template, street);
+                // One caller in twenty gives a second number in their own words, as people do;
+                // it is masked and sealed like the contact. (Drawn from the ticket's place, not
+                // the random stream, so the rest of the city stays as it was.)
+                if ticket % 20 == 7 {
+                    let other = (ticket as u64).wrapping_mul(7_919) % 100_000_000;
+                    description += &format!("。白天请打139{other:08}");
+                }
                 let address = self.text("{road}{no}号", street);
                 let direct = self.rng.f64() < scenario.answer_on_call && !duplicate;
                 let t = &self.tickets[ticket];

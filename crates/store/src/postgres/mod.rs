@@ -320,6 +320,10 @@ impl Store for PgStore {
         read::photo(&self.pool, no).await
     }
 
+    async fn written_numbers(&self, no: TicketNo) -> StoreResult<Vec<crate::StoredNumbers>> {
+        read::written_numbers(&self.pool, no).await
+    }
+
     async fn photo_bytes(&self) -> StoreResult<u64> {
         let (bytes,): (i64,) =
             sqlx::query_as("SELECT COALESCE(SUM(octet_length(ciphertext)), 0)::bigint FROM photos")

@@ -237,6 +237,33 @@ pub(crate) async fn photo(
     ))
 }
 
+/// `(id, seq, key_id, nonce, ciphertext)`.
+type NumbersRow = (i64, i64, i64, Vec<u8>, Vec<u8>);
+
+pub(crate) async fn written_numbers(
+    db: impl PgExecutor<'_>,
+    no: TicketNo,
+) -> StoreResult<Vec<crate::StoredNumbers>> {
+    let rows: Vec<NumbersRow> = sqlx::query_as(
+        "SELECT id, seq, key_id, nonce, ciphertext FROM written_numbers WHERE ticket = $1 ORDER BY seq",
+    )
+    .bind(no.to_storage())
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, seq, key_id, nonce, ciphertext)| crate::StoredNumbers {
+                id: id as u64,
+                seq: seq as u64,
+                key_id: key_id as u32,
+                nonce,
+                ciphertext,
+            },
+        )
+        .collect())
+}
+
 /// Messages due at `now`, oldest first.
 pub(crate) async fn outbox_due(
     db: impl PgExecutor<'_>,

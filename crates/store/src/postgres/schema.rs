@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, Step)] = &[
         6,
         Step::Sql(include_str!("migrations/0006_access_trail.sql")),
     ),
+    (
+        7,
+        Step::Sql(include_str!("migrations/0007_written_numbers.sql")),
+    ),
 ];
 
 /// Any constant works; it only has to be the same for every node.

@@ -326,6 +326,27 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn insert_numbers(
+        &mut self,
+        no: TicketNo,
+        seq: u64,
+        n: &crate::SealedNumbers,
+    ) -> StoreResult<()> {
+        // Rare: written at once rather than gathered for the batch's flush.
+        sqlx::query(
+            "INSERT INTO written_numbers (id, ticket, seq, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(n.id as i64)
+        .bind(no.to_storage())
+        .bind(seq as i64)
+        .bind(i64::from(n.key_id))
+        .bind(&n.nonce)
+        .bind(&n.ciphertext)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()> {
         self.pending.entries.push(entry.clone());
         Ok(())

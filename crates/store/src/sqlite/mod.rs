@@ -194,6 +194,10 @@ impl Store for SqliteStore {
         self.read(move |c| read::photo(c, no)).await
     }
 
+    async fn written_numbers(&self, no: TicketNo) -> StoreResult<Vec<crate::StoredNumbers>> {
+        self.read(move |c| read::written_numbers(c, no)).await
+    }
+
     async fn photo_bytes(&self) -> StoreResult<u64> {
         self.read(|c| {
             let bytes: i64 = c.query_row(

@@ -227,6 +227,25 @@ pub(crate) fn photo(conn: &Connection, no: TicketNo) -> StoreResult<Option<crate
         .optional()?)
 }
 
+pub(crate) fn written_numbers(
+    conn: &Connection,
+    no: TicketNo,
+) -> StoreResult<Vec<crate::StoredNumbers>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, seq, key_id, nonce, ciphertext FROM written_numbers WHERE ticket = ?1 ORDER BY seq",
+    )?;
+    let rows = statement.query_map([no.to_storage()], |r| {
+        Ok(crate::StoredNumbers {
+            id: r.get::<_, i64>(0)? as u64,
+            seq: r.get::<_, i64>(1)? as u64,
+            key_id: r.get(2)?,
+            nonce: r.get(3)?,
+            ciphertext: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Messages due at `now`, oldest first.
 pub(crate) fn outbox_due(
     conn: &Connection,

@@ -99,6 +99,18 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_numbers(
+        &mut self,
+        no: TicketNo,
+        seq: u64,
+        n: &crate::SealedNumbers,
+    ) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT INTO written_numbers (id, ticket, seq, key_id, nonce, ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![n.id as i64, no.to_storage(), seq as i64, n.key_id, n.nonce, n.ciphertext])?;
+        Ok(())
+    }
+
     async fn insert_entry(&mut self, e: &NewEntry) -> StoreResult<()> {
         self.0
             .prepare_cached("INSERT INTO log (seq, at, actor, ticket, kind, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?

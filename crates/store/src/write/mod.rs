@@ -49,6 +49,13 @@ pub(crate) trait WriteTx {
     async fn set_day_counter(&mut self, day: &str, counter: u32) -> StoreResult<()>;
     async fn insert_contact(&mut self, contact: &SealedContact) -> StoreResult<()>;
     async fn insert_photo(&mut self, no: TicketNo, photo: &crate::SealedPhoto) -> StoreResult<()>;
+    /// Numbers typed into a command's text on ticket `no`, whose first log entry is `seq`.
+    async fn insert_numbers(
+        &mut self,
+        no: TicketNo,
+        seq: u64,
+        numbers: &crate::SealedNumbers,
+    ) -> StoreResult<()>;
     async fn insert_entry(&mut self, entry: &NewEntry) -> StoreResult<()>;
     /// Notes that access entry `seq` showed ticket `no`.
     async fn insert_access_index(&mut self, no: TicketNo, seq: i64) -> StoreResult<()>;

@@ -32,6 +32,8 @@ pub(crate) enum Plan<'a> {
             Option<&'a SealedContact>,
             Option<&'a crate::SealedPhoto>,
         )>,
+        /// Numbers masked out of the command's text, sealed.
+        numbers: Option<&'a crate::SealedNumbers>,
         /// The events with the bytes the log will hold; the states below folded what those
         /// bytes read back as.
         events: Vec<(TicketNo, TicketEvent, Recorded)>,
@@ -127,6 +129,14 @@ pub(crate) async fn catch_up<T: WriteTx>(
     Ok(true)
 }
 
+/// What the log records of sealed numbers: the masked forms, never the numbers.
+fn listed(numbers: &Option<crate::SealedNumbers>) -> Vec<domain::numbers::SealedNumber> {
+    numbers
+        .as_ref()
+        .map(|n| n.listed.clone())
+        .unwrap_or_default()
+}
+
 async fn prepare<'a, T: WriteTx>(
     tx: &mut T,
     cache: &TicketCache,
@@ -142,6 +152,7 @@ async fn prepare<'a, T: WriteTx>(
             contact,
             answer_on_call,
             photo,
+            numbers,
         } => {
             let date = registry.rules.calendar.local_date(at.timestamp());
             let day = date.to_string();
@@ -152,6 +163,7 @@ async fn prepare<'a, T: WriteTx>(
                 request: request.clone(),
                 contact: contact.as_ref().map(|c| c.id),
                 answer_on_call: answer_on_call.clone(),
+                sealed: listed(numbers),
             };
             let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
@@ -159,14 +171,20 @@ async fn prepare<'a, T: WriteTx>(
                 at,
                 actor,
                 receive: Some((day, counter, contact.as_ref(), photo.as_ref())),
+                numbers: numbers.as_ref(),
                 events,
                 tickets,
             })
         }
-        Command::Ticket { no, action } => {
+        Command::Ticket {
+            no,
+            action,
+            numbers,
+        } => {
             let command = TicketCommand::Act {
                 no: *no,
                 action: action.clone(),
+                sealed: listed(numbers),
             };
             let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
@@ -174,6 +192,7 @@ async fn prepare<'a, T: WriteTx>(
                 at,
                 actor,
                 receive: None,
+                numbers: numbers.as_ref(),
                 events,
                 tickets,
             })
@@ -359,6 +378,7 @@ async fn record<T: WriteTx>(
             at,
             actor,
             receive,
+            numbers,
             events,
             tickets,
         } => {
@@ -389,6 +409,9 @@ async fn record<T: WriteTx>(
                     tx.insert_outbox(&item).await?;
                 }
                 written.push((entry.seq as u64, ticket, event));
+            }
+            if let (Some(numbers), Some((first, _, _))) = (numbers, written.first()) {
+                tx.insert_numbers(no, *first, numbers).await?;
             }
             let mut after = Vec::with_capacity(tickets.len());
             for (ticket_no, (ticket, before)) in tickets {

@@ -195,6 +195,7 @@ pub async fn receive_at(
                 contact,
                 answer_on_call: None,
                 photo: None,
+                numbers: None,
             },
         })
         .await?;
@@ -219,7 +220,11 @@ pub async fn act(
         .submit(Submission {
             actor,
             now: LogTime::of(now),
-            command: Command::Ticket { no, action },
+            command: Command::Ticket {
+                no,
+                action,
+                numbers: None,
+            },
         })
         .await
 }

@@ -34,6 +34,7 @@ macro_rules! contract_tests {
             ticket_events_come_by_time_window,
             messages_are_written_with_their_events_and_settled_once,
             secrets_stay_beside_the_log,
+            numbers_in_text_are_sealed_with_their_command,
             rebuild_reproduces_the_projections_and_kpis_agree,
             the_registry_follows_admin_events,
             a_closed_store_refuses_writes,
@@ -230,6 +231,60 @@ pub async fn a_refused_command_in_a_batch_leaves_the_others(store: &dyn Store) {
         .count();
     assert_eq!(notes, 45);
     assert!(store.verify_log(None).await.unwrap().is_ok());
+}
+
+pub async fn numbers_in_text_are_sealed_with_their_command(store: &dyn Store) {
+    use domain::numbers::{NumberKind, SealedNumber};
+    let sealed_numbers = |id: u64, masked: &str| store::SealedNumbers {
+        id,
+        listed: vec![SealedNumber {
+            field: "text".into(),
+            kind: NumberKind::Mobile,
+            masked: masked.into(),
+        }],
+        key_id: 1,
+        nonce: vec![0; 24],
+        ciphertext: b"opaque numbers".to_vec(),
+    };
+    let note = |text: &str| TicketAction::AddNote {
+        text: text.into(),
+        contacted_citizen: false,
+    };
+    let no = receive(store).await;
+    let submit = |actor, id, masked: &'static str| {
+        store.submit(Submission {
+            actor,
+            now: LogTime::of(at_hours(1)),
+            command: Command::Ticket {
+                no,
+                action: note("市民补充电话 138****1234"),
+                numbers: Some(sealed_numbers(id, masked)),
+            },
+        })
+    };
+    // Refused (a unit's staff on a ticket not dispatched to them): nothing sealed either.
+    submit(handler("roads"), 9, "139****0000")
+        .await
+        .unwrap_err();
+    assert!(store.written_numbers(no).await.unwrap().is_empty());
+
+    let committed = submit(operator(), 7, "138****1234").await.unwrap();
+    let first_seq = committed.last_seq().unwrap() - 1;
+    let stored = store.written_numbers(no).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].id, stored[0].seq, &stored[0].ciphertext[..]),
+        (7, first_seq, &b"opaque numbers"[..])
+    );
+    // The log says which text had numbers and how they show, never the numbers.
+    let log = store.ticket_log(no).await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.event.kind(), "ticket.numbers_sealed");
+    assert_eq!(log[log.len() - 2].event.kind(), "ticket.note_added");
+    let ticket = store.ticket(no).await.unwrap().unwrap();
+    assert_eq!(ticket.sealed_numbers, 1);
+    assert!(ticket.has_personal_data());
+    store.verify_log(None).await.unwrap().unwrap();
 }
 
 pub async fn secrets_stay_beside_the_log(store: &dyn Store) {

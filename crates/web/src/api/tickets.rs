@@ -305,8 +305,24 @@ pub struct RevealedContact {
     pub address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Phone and ID numbers typed into the ticket's text, as written.
+    pub numbers_in_text: Vec<RevealedNumber>,
     /// This access was recorded in the audit log under this sequence number.
     pub audit_seq: u64,
+}
+
+/// A number typed into a ticket's text, in full.
+#[derive(Serialize, ToSchema)]
+pub struct RevealedNumber {
+    /// The text it was in: `description`, `title`, `note`, `result`, `comment`…
+    pub field: String,
+    pub kind: domain::numbers::NumberKind,
+    /// How the text shows it (`138****1234`).
+    pub masked: String,
+    /// The number as it was written.
+    pub written: String,
+    /// The audit-log entry whose text it was in.
+    pub seq: u64,
 }
 
 #[utoipa::path(post, path = "/tickets/{no}/reveal-contact", tag = "tickets",
@@ -329,12 +345,32 @@ pub async fn reveal_contact(
             &body.reason,
         )
         .await?;
-    let c = revealed.contact;
+    let numbers_in_text = revealed
+        .numbers
+        .into_iter()
+        .map(|n| RevealedNumber {
+            field: n.number.sealed.field,
+            kind: n.number.sealed.kind,
+            masked: n.number.sealed.masked,
+            written: n.number.written,
+            seq: n.seq,
+        })
+        .collect();
+    let (name, phone, address, email) = match revealed.contact {
+        Some(c) => (
+            c.name,
+            c.phone.map(|p| p.as_str().to_owned()),
+            c.address,
+            c.email,
+        ),
+        None => (None, None, None, None),
+    };
     Ok(Json(RevealedContact {
-        name: c.name,
-        phone: c.phone.map(|p| p.as_str().to_owned()),
-        address: c.address,
-        email: c.email,
+        name,
+        phone,
+        address,
+        email,
+        numbers_in_text,
         audit_seq: revealed.audit_seq,
     }))
 }

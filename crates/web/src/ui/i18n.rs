@@ -143,6 +143,25 @@ impl Lang {
         }
     }
 
+    /// A ticket's text field (where a number was typed) in words.
+    pub fn text_field(self, field: &str) -> String {
+        let (zh, en) = match field {
+            "title" => ("标题", "Title"),
+            "description" => ("诉求内容", "Description"),
+            "location.address" => ("地点", "Place"),
+            "attributes" => ("补充信息", "Extra answers"),
+            "answer" => ("直办答复", "Answer on the call"),
+            "note" => ("备注", "Note"),
+            "reason" => ("理由", "Reason"),
+            "rule" => ("依据", "Rule"),
+            "result" => ("答复", "Reply"),
+            "comment" => ("回访记录", "Follow-up comment"),
+            "text" => ("记录", "Note"),
+            other => return other.to_owned(),
+        };
+        self.pick(zh, en).to_owned()
+    }
+
     /// An audit event kind (`ticket.dispatched`) in words; unknown kinds are shown as they are.
     pub fn event(self, kind: &str) -> String {
         let (zh, en) = match kind {
@@ -167,6 +186,7 @@ impl Lang {
             "ticket.handed_off" => ("转交", "Handed off"),
             "ticket.note_added" => ("记录", "Note"),
             "ticket.contact_revealed" => ("查看联系方式", "Contact revealed"),
+            "ticket.numbers_sealed" => ("文中号码已遮蔽", "Numbers in the text masked"),
             "access.ticket_read" => ("查阅工单", "Read the ticket"),
             "access.tickets_listed" => ("查阅列表", "Read a list"),
             "access.caller_looked_up" => ("按号码查询来电历史", "Looked up a caller"),
@@ -319,6 +339,8 @@ texts! {
     reveal: "查看完整号码", "Reveal the full contact";
     reveal_warning: "查看将记入审计日志（谁、何时、为何）。请填写理由：", "Revealing is written to the audit log (who, when, why). Give the reason:";
     revealed_logged: "已记入审计日志，序号", "Logged in the audit log as entry";
+    numbers_in_text: "文中填写的号码", "Numbers written in the text";
+    in_entry: "见过程记录", "in timeline entry";
     actions: "可办理事项", "What you can do";
     no_actions: "您对该工单当前没有可办理的事项。", "There is nothing for you to do on this ticket now.";
     reply_section: "答复", "Reply";

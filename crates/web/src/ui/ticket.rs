@@ -111,7 +111,11 @@ struct TicketPage {
     due_text: String,
     due_ms: i64,
     timeline: Vec<Line>,
-    revealed: Option<Contact>,
+    /// Whether this response shows a reveal (the contact, the numbers in the text, or both).
+    revealed: bool,
+    revealed_contact: Option<Contact>,
+    /// `(field, masked, as written, timeline entry)`.
+    revealed_numbers: Vec<(String, String, String, u64)>,
     revealed_seq: u64,
     done: Option<String>,
     urgency: String,
@@ -215,9 +219,20 @@ async fn show(
         Some(due) => (countdown(viewer.lang, due, now), due.as_millisecond()),
         None => (String::new(), 0),
     };
-    let (revealed, revealed_seq) = match revealed {
-        Some(r) => (Some(r.contact), r.audit_seq),
-        None => (None, 0),
+    let (revealed, revealed_contact, revealed_numbers, revealed_seq) = match revealed {
+        Some(r) => (
+            true,
+            r.contact,
+            r.numbers
+                .into_iter()
+                .map(|n| {
+                    let field = viewer.lang.text_field(&n.number.sealed.field);
+                    (field, n.number.sealed.masked, n.number.written, n.seq)
+                })
+                .collect(),
+            r.audit_seq,
+        ),
+        None => (false, None, Vec::new(), 0),
     };
     let urgency = domain::ids::TierCode::parse(&t.urgency)
         .ok()
@@ -237,6 +252,8 @@ async fn show(
         due_ms,
         timeline,
         revealed,
+        revealed_contact,
+        revealed_numbers,
         revealed_seq,
         done,
         purposes: RevealPurpose::ALL

@@ -236,6 +236,7 @@ impl World {
                 request,
                 contact,
                 answer_on_call: None,
+                sealed: vec![],
             },
         )
         .unwrap();
@@ -252,7 +253,14 @@ impl World {
         no: TicketNo,
         action: TicketAction,
     ) -> Result<Vec<TicketEvent>, DomainError> {
-        self.run(actor, TicketCommand::Act { no, action })
+        self.run(
+            actor,
+            TicketCommand::Act {
+                no,
+                action,
+                sealed: vec![],
+            },
+        )
     }
 
     pub fn ok(&mut self, actor: &Actor, no: TicketNo, action: TicketAction) -> Vec<TicketEvent> {

@@ -96,6 +96,7 @@ fn answered_on_the_call_closes_at_once() {
                 request: request(false),
                 contact: None,
                 answer_on_call: Some("社保卡补办请到区政务中心".into()),
+                sealed: vec![],
             },
         )
         .unwrap();
@@ -483,4 +484,42 @@ fn contact_ids_follow_the_ticket() {
     let no = w.receive_with(request(true), Some(ContactId(42)));
     assert_eq!(w.ticket(no).contact, Some(ContactId(42)));
     assert!(w.ticket(no).request.confidential);
+}
+
+#[test]
+fn numbers_sealed_from_the_text_are_logged_and_make_a_contactless_ticket_revealable() {
+    use crate::numbers::{NumberKind, SealedNumber};
+    let mut w = World::new();
+    let reveal = TicketAction::RevealContact {
+        purpose: RevealPurpose::ClarifyRequest,
+        reason: "回拨核实地点".into(),
+    };
+    let bare = w.receive_with(request(false), None);
+    assert!(w.act(&operator(), bare, reveal.clone()).is_err());
+
+    let no = TicketNo::new(w.rules.calendar.local_date(w.now), 50).unwrap();
+    let sealed = vec![SealedNumber {
+        field: "description".into(),
+        kind: NumberKind::Mobile,
+        masked: "139****4321".into(),
+    }];
+    let events = w
+        .run(
+            &operator(),
+            TicketCommand::Receive {
+                no,
+                request: request(false),
+                contact: None,
+                answer_on_call: None,
+                sealed: sealed.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        events.last(),
+        Some(&TicketEvent::NumbersSealed { numbers: sealed })
+    );
+    assert_eq!(w.ticket(no).sealed_numbers, 1);
+    assert!(w.ticket(no).has_personal_data());
+    w.ok(&operator(), no, reveal);
 }

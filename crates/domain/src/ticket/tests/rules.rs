@@ -23,6 +23,7 @@ fn bad_input_is_refused_with_the_field() {
                 request: bad,
                 contact: None,
                 answer_on_call: None,
+                sealed: vec![],
             },
         )
         .unwrap_err();
@@ -38,6 +39,7 @@ fn bad_input_is_refused_with_the_field() {
                 request: level2,
                 contact: None,
                 answer_on_call: None,
+                sealed: vec![],
             },
         )
         .unwrap_err();
@@ -52,7 +54,8 @@ fn bad_input_is_refused_with_the_field() {
                 no,
                 request: elsewhere,
                 contact: None,
-                answer_on_call: None
+                answer_on_call: None,
+                sealed: vec![],
             }
         )
         .is_err()
@@ -67,7 +70,8 @@ fn bad_input_is_refused_with_the_field() {
                 no,
                 request: long,
                 contact: None,
-                answer_on_call: None
+                answer_on_call: None,
+                sealed: vec![],
             }
         )
         .unwrap_err()
