@@ -3,13 +3,16 @@
 //! own unit). What each combination should get is computed from the permission table itself
 //! (`domain::permission`); the server must agree: permitted means anything but 401/403,
 //! refused means 403. Every endpoint in the OpenAPI document needs a row here, so a new endpoint
-//! without one fails this test. The workstation's pages are checked the same way.
+//! without one fails this test. The workstation's routes are checked the same way — every page
+//! and form post, read from the router's own source, so a new route without a row fails too.
 
 use std::collections::BTreeSet;
 
 use domain::ids::{TicketNo, UserId};
 use domain::org::Actor;
-use domain::permission::{Action, may_ever, may_reveal, require};
+use domain::permission::{
+    Action, ContactVisibility, contact_visibility, may_ever, may_reveal, require,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::{TestApp, street_light};
@@ -27,6 +30,9 @@ enum Rule {
     Needs(Action),
     /// An action on the ticket in the path, decided by role and relation.
     OnTicket(Action),
+    /// A ticket's photo: whoever may view the ticket, unless its citizen is hidden from them
+    /// (a confidential ticket's unit).
+    PhotoOf,
 }
 
 /// The body each endpoint is sent (for a GET, `{"query": …}` its query string): well-formed, so a
@@ -102,6 +108,183 @@ fn row(method: &Method, path: &str) -> Option<(Rule, Value)> {
         ),
         _ => return None,
     })
+}
+
+/// The workstation's routes as the router declares them (`crates/web/src/ui/mod.rs`):
+/// `(method, path)`.
+fn ui_routes() -> Vec<(Method, String)> {
+    let source = include_str!("../../../web/src/ui/mod.rs");
+    let mut routes = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let call = chunk.split("\n        .").next().unwrap();
+        let path = call.split('"').nth(1).unwrap().to_owned();
+        if call.contains("get(") {
+            routes.push((Method::GET, path.clone()));
+        }
+        if call.contains("post(") {
+            routes.push((Method::POST, path));
+        }
+    }
+    routes
+}
+
+/// A route's rule and the form fields it is sent.
+type UiRow = (Rule, Vec<(String, String)>);
+
+/// What a workstation route needs and the form (or, for a GET, the query) it is sent; `None`
+/// for the public ones, which no role decides: the login form and the citizen's pages (their
+/// forms carry the visitor's own token, tested in `citizen` and `logins`).
+fn ui_row(t: &TestApp, method: &Method, path: &str) -> Option<Option<UiRow>> {
+    use Action::*;
+    use Rule::*;
+    let form = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let none = Vec::new;
+    Some(Some(match (method.as_str(), path) {
+        (_, "/" | "/login" | "/lang" | "/static/app.css" | "/static/app.js") => return Some(None),
+        (_, p) if p.starts_with("/citizen") => return Some(None),
+        ("POST", "/logout") | ("GET", "/tickets" | "/intake/categories") => (AnyUser, none()),
+        ("GET", "/intake") => (Needs(Receive), none()),
+        ("POST", "/intake") => (
+            Needs(Receive),
+            form(&[
+                ("kind", "help"),
+                ("category", "030501"),
+                ("description", "路灯不亮"),
+                ("ending", "dispatch"),
+            ]),
+        ),
+        ("POST", "/intake/history") => (
+            Needs(SearchCallerHistory),
+            form(&[("phone", "13812341234"), ("intake", &"0".repeat(40))]),
+        ),
+        ("GET", "/dispatch") => (Needs(Dispatch), none()),
+        ("GET", "/dispatch/{no}") => (OnTicket(Dispatch), none()),
+        ("GET", "/unit") => (Needs(Sign), none()),
+        ("GET", "/followup") => (Needs(RecordFollowUp), none()),
+        ("GET", "/dashboard" | "/dashboard/{table}") => (Needs(ViewKpi), none()),
+        ("GET", "/tickets/{no}") => (OnTicket(ViewTicket), none()),
+        ("GET", "/tickets/{no}/photo") => (PhotoOf, none()),
+        ("POST", "/tickets/{no}/reveal") => (
+            OnTicket(RevealContact),
+            form(&[("purpose", "contact_citizen"), ("reason", "需联系市民核实")]),
+        ),
+        // Checked once per action name: see `act_forms`.
+        ("POST", "/tickets/{no}/act/{action}") => (OnTicket(AddNote), none()),
+        ("GET", "/privacy") => (Needs(ViewAccessTrail), none()),
+        ("POST", "/privacy/roles/{user}") => (Needs(ApproveRoles), form(&[("approve", "1")])),
+        ("GET", "/admin") => (Needs(ManageUsers), none()),
+        ("POST", "/admin/users") => (
+            Needs(ManageUsers),
+            form(&[
+                ("id", "newcomer"),
+                ("name", "新同事"),
+                ("affiliation", "centre"),
+                ("roles", "quality_inspector"),
+            ]),
+        ),
+        ("POST", "/admin/users/{id}") => (
+            Needs(ManageUsers),
+            form(&[("roles", "quality_inspector"), ("active", "1")]),
+        ),
+        ("POST", "/admin/units") => (
+            Needs(ManageOrganisation),
+            form(&[
+                ("id", "matrix-unit"),
+                ("name", "测试单位"),
+                ("kind", "department"),
+                ("parent", ""),
+                ("jurisdiction", ""),
+                ("catalogue", ""),
+            ]),
+        ),
+        ("POST", "/admin/tiers") => (Needs(ManageRules), tier_form(t)),
+        ("POST", "/admin/taxonomy") => (
+            Needs(ManageOrganisation),
+            form(&[
+                ("source", "DB44/T 2479—2024"),
+                (
+                    "csv",
+                    include_str!("../../../../data/taxonomy/db44t2479-2024_appendix_a.csv"),
+                ),
+            ]),
+        ),
+        _ => return None,
+    }))
+}
+
+/// The tiers form as the admin page fills it: every tier's current deadlines.
+fn tier_form(t: &TestApp) -> Vec<(String, String)> {
+    use domain::calendar::Span;
+    let mut form = Vec::new();
+    for tier in &t.app.registry().rules.policy.tiers {
+        for (name, span) in [("sign", tier.sign_within), ("reply", tier.reply_within)] {
+            let (n, kind) = match span {
+                Span::Minutes(n) => (n, "minutes"),
+                Span::Hours(n) => (n, "hours"),
+                Span::WorkingHours(n) => (n, "working_hours"),
+                Span::WorkingDays(n) => (n, "working_days"),
+            };
+            form.push((format!("{name}_n_{}", tier.code), n.to_string()));
+            form.push((format!("{name}_kind_{}", tier.code), kind.to_owned()));
+        }
+    }
+    form
+}
+
+type Field = (&'static str, &'static str);
+
+/// Each action a ticket's page can post, with its form and the action the table decides it by.
+fn act_forms() -> Vec<(&'static str, Action, Vec<Field>)> {
+    use Action::*;
+    vec![
+        ("dispatch", Dispatch, vec![("lead", "jtj"), ("note", "")]),
+        ("answer", AnswerOnCall, vec![("answer", "已告知办理渠道")]),
+        ("sign", Sign, vec![]),
+        (
+            "request_return",
+            RequestReturn,
+            vec![("reason", "不属本单位职责"), ("rule", "派单目录第1项")],
+        ),
+        (
+            "decide_return",
+            DecideReturn,
+            vec![("approve", "0"), ("note", "先核实")],
+        ),
+        (
+            "request_extension",
+            RequestExtension,
+            vec![("working_days", "2"), ("reason", "需协调施工")],
+        ),
+        (
+            "decide_extension",
+            DecideExtension,
+            vec![("approve", "0"), ("note", "不符合")],
+        ),
+        ("urge", Urge, vec![("note", "请加快")]),
+        ("supervise", Supervise, vec![("note", "督办")]),
+        (
+            "reply",
+            Reply,
+            vec![("result", "已处理"), ("claim", "solved")],
+        ),
+        (
+            "follow_up",
+            RecordFollowUp,
+            vec![("outcome", "not_reached"), ("comment", "无人接听")],
+        ),
+        ("merge", Merge, vec![("into", "26112600001")]),
+        ("hand_off", HandOff, vec![("to", "119"), ("note", "转119")]),
+        (
+            "note",
+            AddNote,
+            vec![("text", "已联系"), ("contacted_citizen", "")],
+        ),
+    ]
 }
 
 /// The people who try, one of each kind, and a unit's staff in each relation to the tickets.
@@ -181,6 +364,12 @@ async fn permitted(t: &TestApp, rule: Rule, who: &Actor, no: Option<&str>) -> bo
                 .is_ok(),
                 other => require(who, other, Some(&ticket)).is_ok(),
             }
+        }
+        Rule::PhotoOf => {
+            let no = TicketNo::parse(no.unwrap_or_default()).unwrap();
+            let ticket = t.store.ticket(no).await.unwrap().unwrap();
+            require(who, Action::ViewTicket, Some(&ticket)).is_ok()
+                && contact_visibility(who, &ticket) != ContactVisibility::Hidden
         }
     }
 }
@@ -273,44 +462,97 @@ async fn every_role_gets_exactly_what_the_permission_table_allows(app: TestApp) 
         checked.len()
     );
 
-    // The workstation's pages: each role's home opens for that role and is refused to others.
-    let pages = [
-        ("/intake", Action::Receive),
-        ("/dispatch", Action::Dispatch),
-        ("/unit", Action::Sign),
-        ("/followup", Action::RecordFollowUp),
-        ("/dashboard", Action::ViewKpi),
-        ("/admin", Action::ManageUsers),
-        ("/privacy", Action::ViewAccessTrail),
-    ];
+    // The workstation: every route the router declares, for every person and relation.
+    let routes = ui_routes();
+    assert!(
+        routes.len() >= 30,
+        "{} routes read from the router",
+        routes.len()
+    );
+    let mut rows = Vec::new();
+    for (method, path) in routes {
+        let Some(row) = ui_row(t, &method, &path) else {
+            panic!(
+                "{method} {path} (a workstation route) has no row in the authorization matrix: add one"
+            );
+        };
+        if let Some((rule, form)) = row {
+            rows.push((method, path, rule, form));
+        }
+    }
+    // Logging out ends the session the other checks use: last.
+    rows.sort_by_key(|(_, path, _, _)| path == "/logout");
+    let mut pages_checked = 0;
     for who in PEOPLE {
         let mut browser = crate::ui::Browser::new(t);
         browser.login(who, "").await;
+        let csrf = browser.csrf().await;
         let actor = actor(t, who);
-        for (page, action) in pages {
-            let (status, _, _) = browser.get(page).await;
-            let expected = may_ever(&actor, action);
-            assert_eq!(
-                status == StatusCode::OK,
-                expected,
-                "{who} {page}: the permission table says {}, the page answered {status}",
-                if expected { "allowed" } else { "refused" }
-            );
+        for (method, path, rule, form) in &rows {
+            // Each action a ticket page can post is its own row of the table.
+            let variants: Vec<(String, UiRow)> = if path.contains("{action}") {
+                act_forms()
+                    .into_iter()
+                    .map(|(name, action, fields)| {
+                        let fields = fields
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect();
+                        (
+                            path.replace("{action}", name),
+                            (Rule::OnTicket(action), fields),
+                        )
+                    })
+                    .collect()
+            } else {
+                vec![(path.clone(), (*rule, form.clone()))]
+            };
+            for (path, (rule, form)) in variants {
+                let relations = if path.contains("{no}") { 3 } else { 1 };
+                for relation in 0..relations {
+                    let no = match relation {
+                        0 if path.contains("{no}") => Some(fixture.pending.clone()),
+                        1 => Some(fixture.led.clone()),
+                        2 => Some(fixture.confidential.clone()),
+                        _ => None,
+                    };
+                    let expected = permitted(t, rule, &actor, no.as_deref()).await;
+                    let url = path
+                        .replace("{no}", no.as_deref().unwrap_or_default())
+                        .replace("{table}", "ranking.csv")
+                        .replace("{user}", "operator")
+                        .replace("{id}", "inspector");
+                    let (status, answer) = if *method == Method::GET {
+                        let (status, body, _) = browser.get(&url).await;
+                        (status, body)
+                    } else {
+                        let mut fields: Vec<(&str, &str)> =
+                            form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                        fields.push(("_csrf", &csrf));
+                        let (status, body, _) = browser.post(&url, &fields).await;
+                        (status, body)
+                    };
+                    assert_eq!(
+                        status != StatusCode::FORBIDDEN,
+                        expected,
+                        "{who} {method} {url} (relation {relation}): the permission table says {}, the page answered {status}: {}",
+                        if expected { "allowed" } else { "refused" },
+                        answer
+                            .split("<main")
+                            .nth(1)
+                            .unwrap_or(&answer)
+                            .chars()
+                            .take(400)
+                            .collect::<String>()
+                    );
+                    pages_checked += 1;
+                    if *method == Method::POST && status.is_redirection() && path.contains("{no}") {
+                        fixture = tickets(t).await;
+                    }
+                }
+            }
         }
-        // A ticket's page follows the same rule as the API.
-        let (status, _, _) = browser.get(&format!("/tickets/{}", fixture.led)).await;
-        let ticket = t
-            .store
-            .ticket(TicketNo::parse(&fixture.led).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let expected = require(&actor, Action::ViewTicket, Some(&ticket)).is_ok();
-        assert_eq!(
-            status == StatusCode::OK,
-            expected,
-            "{who} /tickets/{{no}}: {status}"
-        );
     }
+    assert!(pages_checked > 500, "{pages_checked} page checks");
     app.stop().await;
 }
