@@ -16,8 +16,8 @@
 //! number is masked whatever its label: an "account number" that is a mobile is usually the
 //! person's phone, and a needless mask costs a reveal while a missed one leaks.
 //!
-//! Measured on the 407 runs of seven or more digits in the citizens' messages of
-//! `shared/data/requests-zh` (`minsheng bench numbers`, see docs/privacy.md).
+//! Measured on every run of seven or more digits in real citizens' messages and the replies to
+//! them (`minsheng bench numbers`; figures in docs/privacy.md).
 
 use serde::{Deserialize, Serialize};
 
