@@ -307,7 +307,7 @@ impl App {
         now: Timestamp,
         mut command: Command,
     ) -> AppResult<store::Committed> {
-        self.shield(&mut command).await?;
+        self.shield(now, &mut command).await?;
         Ok(self
             .store
             .submit(Submission {

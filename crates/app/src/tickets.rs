@@ -176,12 +176,12 @@ impl App {
                 let content_type = domain::media::photo_type(bytes)?;
                 request.photo = Some(content_type.to_owned());
                 let cleaned = crate::photo::without_metadata(bytes, content_type)?;
-                Some(self.vault.seal_photo(&cleaned, content_type)?)
+                Some(self.vault.seal_photo(now, &cleaned, content_type)?)
             }
             None => None,
         };
         let contact = match &input.contact {
-            Some(c) => Some(self.vault.seal(Vault::new_contact_id()?, c)?),
+            Some(c) => Some(self.vault.seal(Vault::new_contact_id(now)?, c)?),
             None => None,
         };
         let committed = self

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -19,6 +21,7 @@ use domain::numbers::WrittenNumber;
 use domain::phone::PhoneNumber;
 use domain::privacy::Contact;
 use hmac::{Hmac, Mac};
+use jiff::Timestamp;
 use sha2::Sha256;
 use store::{SealedContact, SealedNumbers, SealedPhoto, StoredNumbers};
 
@@ -144,9 +147,14 @@ impl Vault {
         serde_json::from_slice(&plaintext).map_err(|e| AppError::Internal(format!("{what}: {e}")))
     }
 
-    /// Seals a photo like a contact, bound to a fresh random id.
-    pub fn seal_photo(&self, bytes: &[u8], content_type: &str) -> AppResult<SealedPhoto> {
-        let id = Self::new_contact_id()?.0;
+    /// Seals a photo like a contact, bound to a fresh id.
+    pub fn seal_photo(
+        &self,
+        now: Timestamp,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> AppResult<SealedPhoto> {
+        let id = new_record_id(now)?;
         let (key_id, nonce, ciphertext) = self.encrypt(&photo_data(id), bytes)?;
         Ok(SealedPhoto {
             id,
@@ -168,9 +176,13 @@ impl Vault {
         )
     }
 
-    /// Seals the numbers typed into one command's text, bound to a fresh random id.
-    pub fn seal_numbers(&self, numbers: &[WrittenNumber]) -> AppResult<SealedNumbers> {
-        let id = Self::new_contact_id()?.0;
+    /// Seals the numbers typed into one command's text, bound to a fresh id.
+    pub fn seal_numbers(
+        &self,
+        now: Timestamp,
+        numbers: &[WrittenNumber],
+    ) -> AppResult<SealedNumbers> {
+        let id = new_record_id(now)?;
         let plaintext =
             serde_json::to_vec(numbers).map_err(|e| AppError::Internal(e.to_string()))?;
         let (key_id, nonce, ciphertext) = self.encrypt(&numbers_data(id), &plaintext)?;
@@ -270,14 +282,39 @@ impl Vault {
         mac.finalize().into_bytes().into()
     }
 
-    /// A fresh contact id: random, so ids reveal nothing about order or volume.
-    pub fn new_contact_id() -> AppResult<ContactId> {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-        // Keep it positive as a signed 64-bit integer, for every database.
-        Ok(ContactId((u64::from_be_bytes(bytes) >> 1).max(1)))
+    /// A fresh contact id (see [`new_record_id`]).
+    pub fn new_contact_id(now: Timestamp) -> AppResult<ContactId> {
+        Ok(ContactId(new_record_id(now)?))
     }
+}
+
+/// A fresh id for a sealed record (a contact, a photo, the numbers typed into a command): the
+/// time in milliseconds since 2020, then a counter of this process's that starts at a random
+/// point. Time-ordered, so a new record is appended at the end of its table and of the indexes
+/// that hold it; random ids put every new contact on a random page of `contacts` and
+/// `tickets_by_contact`, and each commit wrote a 4 KB page to the WAL per ticket for each of them
+/// (about 10 KB of the 21 KB a ticket cost). The time says nothing the ticket's `received_at`
+/// does not, and these ids never leave the server. Ids are unique within a process (up to 2^20 in
+/// one millisecond); two processes writing in the same millisecond collide only if their counters
+/// meet (a one-in-a-million chance per millisecond both write in), which the store refuses as a
+/// conflict rather than overwrite.
+pub fn new_record_id(now: Timestamp) -> AppResult<u64> {
+    const COUNTER_BITS: u32 = 20;
+    const EPOCH_MS: i64 = 1_577_836_800_000; // 2020-01-01T00:00:00Z
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let counter = match NEXT.get() {
+        Some(counter) => counter,
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+            NEXT.get_or_init(|| AtomicU64::new(u64::from_le_bytes(bytes)))
+        }
+    };
+    let low = counter.fetch_add(1, Ordering::Relaxed) & ((1 << COUNTER_BITS) - 1);
+    // 42 bits of milliseconds last until 2159; the id stays a positive signed 64-bit integer.
+    let ms = (now.as_millisecond() - EPOCH_MS).clamp(0, (1 << 42) - 1) as u64;
+    Ok(((ms << COUNTER_BITS) | low).max(1))
 }
 
 /// A photo's associated data: its own prefix, so a sealed contact cannot pass for a photo.

@@ -5,6 +5,7 @@
 //! On a confidential (保密) ticket nothing of a number is kept in the text.
 
 use domain::numbers::{Masking, any_in, mask_texts};
+use jiff::Timestamp;
 use store::Command;
 
 use crate::App;
@@ -12,7 +13,7 @@ use crate::error::{AppError, AppResult};
 
 impl App {
     /// Masks the numbers in a ticket command's text in place and seals them into the command.
-    pub(crate) async fn shield(&self, command: &mut Command) -> AppResult<()> {
+    pub(crate) async fn shield(&self, now: Timestamp, command: &mut Command) -> AppResult<()> {
         let masking = match command {
             Command::Receive {
                 request,
@@ -58,7 +59,7 @@ impl App {
                 ));
             }
         };
-        *slot = Some(self.vault.seal_numbers(&written)?);
+        *slot = Some(self.vault.seal_numbers(now, &written)?);
         Ok(())
     }
 }

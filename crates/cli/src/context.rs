@@ -37,7 +37,7 @@ impl Installation {
             .key_file
             .clone()
             .unwrap_or_else(|| location.default_key_file());
-        let store = location.open().await?;
+        let store = location.open_with(args.sqlite_options()).await?;
         let empty = store.audit_head().await?.seq == 0;
         if !empty && !key_file.exists() {
             bail!(

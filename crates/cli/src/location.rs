@@ -51,9 +51,14 @@ impl Location {
     }
 
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.open_with(SqliteOptions::default()).await
+    }
+
+    /// Opens the store; `sqlite` says how, if it is a SQLite file.
+    pub async fn open_with(&self, sqlite: SqliteOptions) -> anyhow::Result<Arc<dyn Store>> {
         Ok(match self {
             Location::Sqlite(path) => Arc::new(
-                SqliteStore::open(path, SqliteOptions::default())
+                SqliteStore::open(path, sqlite)
                     .with_context(|| format!("opening the database {self}"))?,
             ),
             Location::Postgres(url) => Arc::new(

@@ -30,11 +30,24 @@ pub struct DbArgs {
     /// minsheng.keys for PostgreSQL]. Created for a new database; required for an existing one.
     #[arg(long, env = "MINSHENG_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// SQLite only: the write-ahead log's bound in MiB. Checkpoints start the WAL over once it
+    /// holds half of this, and the writer forces that at seven eighths.
+    #[arg(long, env = "MINSHENG_WAL_LIMIT_MB", value_name = "MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(4..))]
+    pub wal_limit: u64,
 }
 
 impl DbArgs {
     pub fn location(&self) -> location::Location {
         location::Location::parse(&self.db)
+    }
+
+    /// How a SQLite database is opened.
+    pub fn sqlite_options(&self) -> store::sqlite::SqliteOptions {
+        store::sqlite::SqliteOptions {
+            wal_limit: self.wal_limit << 20,
+            ..Default::default()
+        }
     }
 }
 

@@ -15,6 +15,17 @@ pub struct WriterStats {
     /// fsyncs of the WAL by the fsync thread, each covering every batch committed before it.
     pub fsyncs: AtomicU64,
     pub fsync_us: AtomicU64,
+    /// Bytes appended to SQLite's WAL by commits since the store opened (frames of a page and
+    /// its 24-byte header); with `commands`, the write amplification.
+    pub wal_bytes_written: AtomicU64,
+    /// Bytes of the WAL in use after the last commit (the file may be longer: it is reused).
+    pub wal_bytes: AtomicU64,
+    /// Times the writer started the WAL over, the time it spent doing so (microseconds), the
+    /// longest, and how many of them were forced because the WAL neared its bound.
+    pub wal_restarts: AtomicU64,
+    pub wal_restart_us: AtomicU64,
+    pub wal_restart_max_us: AtomicU64,
+    pub wal_forced_restarts: AtomicU64,
 }
 
 impl WriterStats {
@@ -26,5 +37,13 @@ impl WriterStats {
             .fetch_add(work.as_micros() as u64, Ordering::Relaxed);
         self.commit_us
             .fetch_add(commit.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// One restart of the WAL that held the writer for `took`.
+    pub(crate) fn record_wal_restart(&self, took: Duration) {
+        let us = took.as_micros() as u64;
+        self.wal_restarts.fetch_add(1, Ordering::Relaxed);
+        self.wal_restart_us.fetch_add(us, Ordering::Relaxed);
+        self.wal_restart_max_us.fetch_max(us, Ordering::Relaxed);
     }
 }

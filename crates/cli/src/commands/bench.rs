@@ -28,7 +28,8 @@ use tokio::sync::oneshot;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create tickets over HTTP (POST /api/v1/tickets) from concurrent clients; prints tickets/s
-    /// and latency percentiles.
+    /// and latency percentiles overall and per window of tickets, with the SQLite files' largest
+    /// sizes and the WAL bytes written per ticket.
     Intake {
         /// Concurrent clients.
         #[arg(long, default_value_t = 32)]
@@ -36,6 +37,13 @@ pub enum Command {
         /// Tickets to create (after 500 unmeasured warm-up requests).
         #[arg(long, default_value_t = 20_000)]
         requests: usize,
+        /// Run for this many seconds instead, however many tickets that makes.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<u64>,
+        /// Report throughput, p99 and sizes per this many tickets [default: 100,000, or a tenth
+        /// of the run if that is smaller].
+        #[arg(long, value_name = "TICKETS")]
+        window: Option<usize>,
         #[command(flatten)]
         target: Target,
     },
@@ -84,12 +92,17 @@ pub struct Target {
     /// temporary directory (the schema is dropped afterwards).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// SQLite: the WAL's bound in MiB (as `serve --wal-limit`).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    wal_limit: u64,
 }
 
 /// The fresh database: the store, what keeps it alive, and how to describe it.
 pub(super) struct Fresh {
     pub(super) store: Arc<dyn Store>,
     stats: Arc<dyn Fn() -> String + Send + Sync>,
+    /// The SQLite files' sizes and the WAL bytes written so far (none on PostgreSQL).
+    pub(super) probe: Option<Arc<dyn Fn() -> Probe + Send + Sync>>,
     _dir: tempfile::TempDir,
     _scratch: Option<store::postgres::Scratch>,
 }
@@ -100,16 +113,29 @@ pub(super) async fn fresh(target: &Target) -> anyhow::Result<Fresh> {
         None => {
             let sqlite = Arc::new(SqliteStore::open(
                 dir.path().join("bench.db"),
-                SqliteOptions::default(),
+                SqliteOptions {
+                    wal_limit: target.wal_limit << 20,
+                    ..SqliteOptions::default()
+                },
             )?);
             println!(
                 "Fresh SQLite database in {} (WAL; every acknowledged write was fsynced first).",
                 dir.path().display()
             );
             let stats_of = sqlite.clone();
+            let probed = sqlite.clone();
+            let db_file = dir.path().join("bench.db");
+            let wal_file = dir.path().join("bench.db-wal");
+            let size =
+                |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             Ok(Fresh {
                 store: sqlite,
                 stats: Arc::new(move || writer_stats(stats_of.stats())),
+                probe: Some(Arc::new(move || Probe {
+                    db_file: size(&db_file),
+                    wal_file: size(&wal_file),
+                    wal_written: probed.stats().wal_bytes_written.load(Ordering::Relaxed),
+                })),
                 _dir: dir,
                 _scratch: None,
             })
@@ -129,6 +155,7 @@ pub(super) async fn fresh(target: &Target) -> anyhow::Result<Fresh> {
             Ok(Fresh {
                 store: pg,
                 stats: Arc::new(move || writer_stats(stats_of.stats())),
+                probe: None,
                 _dir: dir,
                 _scratch: Some(scratch),
             })
@@ -142,12 +169,18 @@ async fn sqlx_setting(pg: &store::postgres::PgStore) -> anyhow::Result<(String,)
         .await?)
 }
 
+/// A SQLite installation's sizes at one moment, in bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Probe {
+    pub(super) db_file: u64,
+    pub(super) wal_file: u64,
+    /// WAL bytes appended by commits since the store opened.
+    pub(super) wal_written: u64,
+}
+
 /// The measured part of a benchmark run on a fresh city with a server.
 enum Work {
-    Intake {
-        clients: usize,
-        requests: usize,
-    },
+    Intake(super::bench_intake::Intake),
     Lifecycle {
         clients: usize,
         tickets: usize,
@@ -160,8 +193,29 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Intake {
             clients,
             requests,
+            duration,
+            window,
             target,
-        } => (target, Work::Intake { clients, requests }),
+        } => {
+            let length = match duration {
+                Some(seconds) => {
+                    super::bench_intake::Length::Duration(Duration::from_secs(seconds))
+                }
+                None => super::bench_intake::Length::Tickets(requests),
+            };
+            let window = window.unwrap_or(match length {
+                super::bench_intake::Length::Tickets(n) => (n / 10).clamp(1, 100_000),
+                super::bench_intake::Length::Duration(_) => 100_000,
+            });
+            (
+                target,
+                Work::Intake(super::bench_intake::Intake {
+                    clients,
+                    length,
+                    window: window.max(1),
+                }),
+            )
+        }
         Command::Lifecycle {
             clients,
             tickets,
@@ -195,7 +249,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     sim::build_city(&app, app.now() - SignedDuration::from_hours(1)).await?;
     let server = Server::start(app.clone()).await?;
     match work {
-        Work::Intake { clients, requests } => intake(&app, &server, clients, requests).await?,
+        Work::Intake(intake) => {
+            super::bench_intake::run(&app, &server, fresh.probe.clone(), intake).await?
+        }
         Work::Lifecycle {
             clients,
             tickets,
@@ -229,6 +285,15 @@ fn writer_stats(stats: &store::WriterStats) -> String {
         line += &format!(
             "; {fsyncs} WAL fsyncs of {:.2} ms each",
             load(&stats.fsync_us) as f64 / fsyncs as f64 / 1000.0
+        );
+    }
+    let restarts = load(&stats.wal_restarts);
+    if restarts > 0 {
+        line += &format!(
+            "\n  WAL: started over {restarts} times ({} forced at the bound), holding the writer {:.1} ms on average, {:.1} ms at most",
+            load(&stats.wal_forced_restarts),
+            load(&stats.wal_restart_us) as f64 / restarts as f64 / 1000.0,
+            load(&stats.wal_restart_max_us) as f64 / 1000.0,
         );
     }
     line
@@ -300,7 +365,7 @@ where
     (times, started.elapsed())
 }
 
-async fn token(app: &App, user: &str) -> anyhow::Result<String> {
+pub(super) async fn token(app: &App, user: &str) -> anyhow::Result<String> {
     let id = domain::ids::UserId::parse(user)?;
     let valid = Some(SignedDuration::from_hours(2));
     Ok(app
@@ -309,14 +374,14 @@ async fn token(app: &App, user: &str) -> anyhow::Result<String> {
         .token)
 }
 
-fn client(clients: usize) -> anyhow::Result<reqwest::Client> {
+pub(super) fn client(clients: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .timeout(Duration::from_secs(30))
         .build()?)
 }
 
-fn ticket_body(i: usize) -> serde_json::Value {
+pub(super) fn ticket_body(i: usize) -> serde_json::Value {
     let categories = ["030501", "030503", "030703", "040201", "090403", "051111"];
     json!({
         "kind": "complaint",
@@ -328,47 +393,7 @@ fn ticket_body(i: usize) -> serde_json::Value {
     })
 }
 
-async fn intake(app: &App, server: &Server, clients: usize, requests: usize) -> anyhow::Result<()> {
-    let token = Arc::new(token(app, "operator").await?);
-    let client = client(clients)?;
-    let url = Arc::new(format!("{}/api/v1/tickets", server.base));
-    let post = move |i: usize| {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        async move {
-            let response = client
-                .post(url.as_str())
-                .bearer_auth(token.as_str())
-                .json(&ticket_body(i))
-                .send()
-                .await?;
-            if response.status() != reqwest::StatusCode::CREATED {
-                bail!("status {}", response.status());
-            }
-            Ok(())
-        }
-    };
-    for i in 0..500 {
-        post(i).await?;
-    }
-    let (times, elapsed) = run_clients(clients, requests, move |i| post(500 + i)).await;
-    let failures = times.iter().filter(|t| t.is_none()).count();
-    let mut latencies: Vec<Duration> = times.into_iter().flatten().collect();
-    latencies.sort();
-    println!();
-    println!(
-        "bench intake: {clients} clients, {requests} tickets over HTTP (each with a sealed contact and a phone index)"
-    );
-    println!(
-        "  {:.0} tickets/s  ({} in {:.2} s, {failures} failed)",
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        latencies.len(),
-        elapsed.as_secs_f64()
-    );
-    print_latencies(&latencies);
-    Ok(())
-}
-
-fn print_latencies(latencies: &[Duration]) {
+pub(super) fn print_latencies(latencies: &[Duration]) {
     let at = |q: f64| {
         let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
         latencies.get(i).copied().unwrap_or_default()

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod bench_intake;
 pub mod bench_numbers;
 pub mod bench_pages;
 pub mod demo;

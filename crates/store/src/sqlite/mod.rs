@@ -43,6 +43,9 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// The most commands committed in one transaction.
     pub max_batch: usize,
+    /// The WAL's bound in bytes: checkpoints start it over once it holds half of this, and the
+    /// writer forces that at seven eighths, so the file stays below it.
+    pub wal_limit: u64,
 }
 
 impl Default for SqliteOptions {
@@ -50,6 +53,7 @@ impl Default for SqliteOptions {
         Self {
             readers: 4,
             max_batch: 1024,
+            wal_limit: 256 << 20,
         }
     }
 }
@@ -84,13 +88,15 @@ impl SqliteStore {
         )?;
         // The writer uses a few dozen distinct statements; keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
+        let stats = Arc::new(WriterStats::default());
+        watch_wal(&mut conn, stats.clone())?;
         schema::migrate(&mut conn)?;
         let chain = chain::load_chain(&conn)?;
         let registry = Arc::new(chain::load_registry(&conn)?);
         let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
         let (jobs, receiver) = queue();
-        let stats = Arc::new(WriterStats::default());
+        let wal_gate = Arc::new(checkpoint::WalGate::default());
         let writer = Writer {
             syncer: sync::Syncer::start(&path, stats.clone())?,
             stats: stats.clone(),
@@ -100,12 +106,14 @@ impl SqliteStore {
             registry,
             published: published.clone(),
             max_batch: options.max_batch.max(1),
+            wal_gate: wal_gate.clone(),
+            wal_force_at: options.wal_limit / 8 * 7,
         };
         let handle = std::thread::Builder::new()
             .name("minsheng-writer".into())
             .spawn(move || writer.run(receiver))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
-        let checkpointer = checkpoint::Checkpointer::start(&path)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path, options.wal_limit / 2, wal_gate)?;
         Ok(Self {
             path,
             jobs,
@@ -292,6 +300,28 @@ impl Store for SqliteStore {
         })
         .await;
     }
+}
+
+/// Counts what each commit appends to the WAL (SQLite reports the frames in the WAL after every
+/// commit; fewer than before means the WAL started over).
+fn watch_wal(conn: &mut Connection, stats: Arc<WriterStats>) -> StoreResult<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let frame = page as u64 + 24;
+    let mut before = 0u64;
+    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+        let frames = frames.max(0) as u64;
+        let appended = if frames >= before {
+            frames - before
+        } else {
+            frames
+        };
+        before = frames;
+        stats.wal_bytes_written.fetch_add(appended * frame, Relaxed);
+        stats.wal_bytes.store(frames * frame, Relaxed);
+        Ok(())
+    }))?;
+    Ok(())
 }
 
 /// Read-only connections, each used by one blocking task at a time.

@@ -10,12 +10,17 @@ use std::time::Instant;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::chain::{load_chain, load_head, load_registry};
+use super::checkpoint::{Mode, WalGate, checkpoint};
 use super::sync::{Answer, Syncer};
 use super::tx::SqliteTx;
 use crate::registry::Registry;
 use crate::write::{Chain, Next, Pending, Queue, Then, TicketCache, write_batch};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission, WriterStats};
 use futures::executor::block_on;
+
+/// How long a restart of the WAL waits for readers of an older snapshot.
+const WAIT_ASKED: std::time::Duration = std::time::Duration::from_millis(5);
+const WAIT_AT_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) struct Writer {
     pub stats: Arc<WriterStats>,
@@ -29,6 +34,10 @@ pub(crate) struct Writer {
     pub registry: Arc<Registry>,
     pub published: Arc<RwLock<Arc<Registry>>>,
     pub max_batch: usize,
+    /// Set by the checkpoint thread: the WAL is long and nearly all copied; start it over.
+    pub wal_gate: Arc<WalGate>,
+    /// WAL bytes in use at which the writer restarts the WAL unasked, waiting for readers.
+    pub wal_force_at: u64,
 }
 
 impl Writer {
@@ -39,6 +48,7 @@ impl Writer {
                 Next::Closed => break,
                 Next::Work { batch, then } => {
                     self.commit(batch);
+                    self.bound_wal();
                     match then {
                         Then::Continue => {}
                         Then::Rebuild(reply) => {
@@ -142,6 +152,47 @@ impl Writer {
                 self.registry = registry_before;
                 Err(error)
             }
+        }
+    }
+
+    /// Starts the WAL over between two batches when the checkpoint thread asks (it has copied
+    /// nearly everything, so this copies the last few commits, syncs the database file and costs
+    /// a millisecond or two), or unasked when the WAL nears its bound. Readers of an older
+    /// snapshot are waited for briefly when asked (the next request comes soon) and as long as
+    /// it takes at the bound.
+    fn bound_wal(&mut self) {
+        let in_use = self.stats.wal_bytes.load(Ordering::Relaxed);
+        let forced = in_use >= self.wal_force_at;
+        if !forced && !self.wal_gate.wanted.load(Ordering::Relaxed) {
+            return;
+        }
+        let gate = self.wal_gate.clone();
+        let _checkpointing = if forced {
+            self.stats
+                .wal_forced_restarts
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                wal_bytes = in_use,
+                "the WAL neared its bound; the writer restarts it, waiting for readers"
+            );
+            gate.checkpointing.lock().ok()
+        } else {
+            match gate.checkpointing.try_lock() {
+                Ok(guard) => Some(guard),
+                // The checkpoint thread is copying; after the next batch, then.
+                Err(_) => return,
+            }
+        };
+        let wait = if forced { WAIT_AT_BOUND } else { WAIT_ASKED };
+        let _ = self.conn.busy_timeout(wait);
+        let started = Instant::now();
+        let outcome = checkpoint(&self.conn, Mode::Restart);
+        self.stats.record_wal_restart(started.elapsed());
+        let _ = self.conn.busy_timeout(WAIT_AT_BOUND);
+        if outcome.finished() {
+            self.wal_gate.wanted.store(false, Ordering::Relaxed);
+        } else if forced {
+            tracing::warn!("the WAL could not be restarted: a read holds an old snapshot");
         }
     }
 

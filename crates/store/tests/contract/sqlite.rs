@@ -204,3 +204,82 @@ async fn two_writers_on_one_file_keep_one_chain() {
     console.close().await;
     server.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_under_its_bound_while_writes_never_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bounded.db");
+    let limit = 4 << 20;
+    let options = SqliteOptions {
+        wal_limit: limit,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(&path, options).unwrap());
+    bootstrap(store.as_ref()).await;
+    let wal = dir.path().join("bounded.db-wal");
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (wal, watching) = (wal.clone(), watching.clone());
+        std::thread::spawn(move || {
+            let mut largest = 0;
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            largest
+        })
+    };
+    // 16 writers, 250 tickets each: about 60 MB of WAL written in all, fifteen times the bound.
+    let writers: Vec<_> = (0..16u64)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut nos = Vec::new();
+                for i in 0..250u64 {
+                    let mut contact = sealed(w * 1000 + i + 1, Some([(w * 7 + i) as u8; 32]));
+                    contact.ciphertext = vec![7; 600];
+                    let no = receive_at(store.as_ref(), t0(), "070101", Some(contact))
+                        .await
+                        .unwrap();
+                    nos.push(no);
+                }
+                nos
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let largest = watcher.join().unwrap();
+    let stats = store.stats();
+    let written = stats
+        .wal_bytes_written
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        written > 10 * limit,
+        "the test must write many times the bound: {written} bytes"
+    );
+    assert!(
+        largest <= limit,
+        "the WAL reached {largest} bytes; its bound is {limit}"
+    );
+    assert!(
+        stats
+            .wal_restarts
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert_eq!(acknowledged.len(), 4000);
+    for no in acknowledged {
+        assert!(store.ticket(no).await.unwrap().is_some(), "{no} is missing");
+    }
+    let head = store.verify_log(None).await.unwrap().unwrap();
+    store.close().await;
+    drop(store);
+    assert_eq!(
+        SqliteStore::verify_file(&path, None).unwrap().unwrap(),
+        head
+    );
+}
