@@ -44,6 +44,9 @@ impl From<StoreError> for AppError {
             StoreError::Refused(d) => Self::Refused(d),
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::Unavailable(m) => Self::Unavailable(m),
+            StoreError::Saturated(waiting) => Self::Unavailable(format!(
+                "the server is busy ({waiting} changes are waiting to be saved); nothing was saved, try again in a moment"
+            )),
             StoreError::Corrupt(_) | StoreError::Database(_) => Self::Internal(e.to_string()),
         }
     }

@@ -15,8 +15,34 @@ use commands::{admin, audit, bench, demo, kpi, migrate, serve};
 #[derive(Parser)]
 #[command(name = "minsheng", version, about = "民声 minsheng — the 12345 citizen service hotline platform", long_about = None)]
 struct Cli {
+    /// How log lines are written to standard error: `text` (colours only on a terminal) or `json`
+    /// (one object per line, for a log collector).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "MINSHENG_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Command {
+    /// Commands that run for a while and report what they do (the server, a demo build, a
+    /// benchmark, a store migration, a rebuild) log at info; one-shot commands (`kpi`, `audit`,
+    /// `user`, …) print their answer and only warnings besides. `RUST_LOG` overrides both.
+    fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Serve(_)
+            | Command::Demo(_)
+            | Command::Bench(_)
+            | Command::MigrateStore(_)
+            | Command::Rebuild(_) => "warn,minsheng=info,web=info,app=info,store=info",
+            _ => "warn",
+        }
+    }
 }
 
 /// Where the data lives.
@@ -98,16 +124,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,minsheng=info,web=info,app=info,store=info",
-                )
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.command.default_log_filter()));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

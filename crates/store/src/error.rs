@@ -19,6 +19,11 @@ pub enum StoreError {
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
 
+    /// The writer's queue is full (this many commands are waiting): the command was not queued.
+    /// Trying again in a moment works.
+    #[error("the store is saturated: {0} commands are already waiting to be written")]
+    Saturated(usize),
+
     #[error("database error: {0}")]
     Database(String),
 }

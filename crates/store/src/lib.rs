@@ -39,8 +39,19 @@ pub use outbox::{Delivery, OutboxCounts, OutboxItem};
 pub use query::{Difference, RebuildReport, StatusCount, TicketQuery, TokenRecord};
 pub use registry::Registry;
 pub use stats::WriterStats;
+pub use write::QUEUE_CAPACITY;
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether a store's writer thread is still running.
+pub(crate) fn writer_running(
+    writer: &std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+) -> StoreResult<()> {
+    match writer.lock() {
+        Ok(handle) if handle.as_ref().is_some_and(|h| !h.is_finished()) => Ok(()),
+        _ => Err(StoreError::Unavailable("the writer has stopped".into())),
+    }
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -150,4 +161,14 @@ pub trait Store: Send + Sync + 'static {
     fn read_only(&self) -> bool {
         false
     }
+
+    /// Whether a write would be accepted now; the error says why not (the writer stopped, an
+    /// fsync failed, a read-only standby). For readiness checks.
+    fn writable(&self) -> StoreResult<()>;
+
+    /// What the writer has done (batches, commit and fsync times, WAL bytes), for monitoring.
+    fn writer_stats(&self) -> &WriterStats;
+
+    /// Commands waiting for the writer now.
+    fn queued(&self) -> usize;
 }

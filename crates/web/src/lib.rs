@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limit;
+pub mod metrics;
 pub mod open311;
 pub mod ui;
 pub mod webhook;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<App>, config: WebConfig) -> Router {
     let config = Arc::new(config);
     let (api, openapi) = api::router();
     let openapi_json = Arc::new(openapi.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let metrics = Arc::new(metrics::Metrics::new(app.clone()));
     Router::new()
         .nest("/api/v1", api)
         .route(
@@ -51,6 +53,11 @@ pub fn router(app: Arc<App>, config: WebConfig) -> Router {
         )
         .route("/about", get(landing))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(metrics::ready))
+        .route(
+            "/metrics",
+            get(metrics::serve).with_state((app.clone(), metrics.clone())),
+        )
         .nest(open311::BASE, open311::router())
         .merge(ui::router(app.clone()))
         .fallback(|uri: axum::http::Uri| async move {
@@ -80,6 +87,10 @@ pub fn router(app: Arc<App>, config: WebConfig) -> Router {
             config::security_headers,
         ))
         .layer(axum::Extension(config))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

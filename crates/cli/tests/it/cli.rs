@@ -471,3 +471,66 @@ fn a_database_without_its_key_file_is_refused_rather_than_rekeyed() {
     assert!(!again.status.success());
     assert!(stderr(&again).contains("new --db"), "{}", stderr(&again));
 }
+
+#[test]
+fn one_shot_commands_print_no_writer_lines_and_logs_have_no_colours_off_a_terminal() {
+    let (_dir, db) = demo_db();
+    let month = this_month();
+    for args in [
+        vec!["kpi", "--db", s(&db), "--month", &month],
+        vec!["audit", "verify", "--db", s(&db)],
+        vec!["audit", "head", "--db", s(&db)],
+    ] {
+        let out = minsheng()
+            .env_remove("RUST_LOG")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?} printed log lines");
+    }
+    // A long-running command logs at info: plain text off a terminal, or JSON by flag.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = minsheng()
+        .env_remove("RUST_LOG")
+        .args([
+            "demo",
+            "--db",
+            s(&dir.path().join("a.db")),
+            "--days",
+            "1",
+            "--per-day",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(stderr(&plain).contains("INFO"), "{}", stderr(&plain));
+    assert!(
+        !stderr(&plain).contains('\u{1b}'),
+        "colour codes: {:?}",
+        stderr(&plain)
+    );
+    let json_logs = minsheng()
+        .env_remove("RUST_LOG")
+        .args([
+            "--log-format",
+            "json",
+            "demo",
+            "--db",
+            s(&dir.path().join("b.db")),
+        ])
+        .args(["--days", "1", "--per-day", "10"])
+        .output()
+        .unwrap();
+    assert!(json_logs.status.success(), "{}", stderr(&json_logs));
+    let lines: Vec<String> = stderr(&json_logs).lines().map(str::to_owned).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let parsed: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["fields"].is_object(),
+            "{line}"
+        );
+    }
+}

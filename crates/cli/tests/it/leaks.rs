@@ -220,6 +220,19 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
         scanned += 1;
     }
 
+    // What monitoring reads.
+    for path in ["/metrics", "/readyz", "/healthz"] {
+        let response = t
+            .client
+            .get(format!("{}{path}", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        assert_clean(path, &response.text().await.unwrap());
+        scanned += 1;
+    }
+
     // The messages sent to the citizen carry the number as their address, and nothing of the
     // citizen in their text (which a gateway's staff read).
     let recorder = Recorder::default();

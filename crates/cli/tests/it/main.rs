@@ -16,6 +16,7 @@ mod matrix;
 mod notify;
 mod numbers_in_text;
 mod open311;
+mod operations;
 mod postgres;
 mod rebuild;
 mod tamper;

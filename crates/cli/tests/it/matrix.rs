@@ -554,5 +554,39 @@ async fn every_role_gets_exactly_what_the_permission_table_allows(app: TestApp) 
         }
     }
     assert!(pages_checked > 500, "{pages_checked} page checks");
+
+    // The server's own routes (`crates/web/src/lib.rs`): documents and operations, open to
+    // anyone (metrics only to this machine, and every test request comes from it). They carry
+    // nothing of a ticket: `operations` and the leak scanner look inside.
+    let own = server_routes();
+    assert!(own.len() >= 5, "{own:?}");
+    for path in &own {
+        let open = matches!(
+            path.as_str(),
+            "/api/openapi.json" | "/about" | "/healthz" | "/readyz" | "/metrics"
+        );
+        assert!(
+            open,
+            "{path} has no row in the authorization matrix: add one"
+        );
+        for token in std::iter::once(None).chain(tokens.iter().map(|(_, t)| Some(t))) {
+            let mut request = t.client.get(format!("{}{path}", t.base));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let status = request.send().await.unwrap().status();
+            assert_eq!(status, StatusCode::OK, "GET {path}");
+        }
+    }
     app.stop().await;
+}
+
+/// The routes `crates/web/src/lib.rs` declares beside the API, the workstation and Open311.
+fn server_routes() -> Vec<String> {
+    let source = include_str!("../../../web/src/lib.rs");
+    source
+        .split(".route(")
+        .skip(1)
+        .map(|call| call.split('"').nth(1).unwrap().to_owned())
+        .collect()
 }

@@ -66,6 +66,8 @@ pub struct PgOptions {
     pub readers: u32,
     /// The most commands committed in one transaction.
     pub max_batch: usize,
+    /// The most commands waiting for the writer; past it a command is refused at once.
+    pub queue_capacity: usize,
 }
 
 impl Default for PgOptions {
@@ -73,6 +75,7 @@ impl Default for PgOptions {
         Self {
             readers: 8,
             max_batch: 1024,
+            queue_capacity: crate::QUEUE_CAPACITY,
         }
     }
 }
@@ -125,7 +128,7 @@ impl PgStore {
         }
         schema::migrate(&mut *pool.acquire().await?, &options).await?;
         let (ready, started) = std::sync::mpsc::channel::<StoreResult<Arc<Registry>>>();
-        let (jobs, receiver) = queue();
+        let (jobs, receiver) = queue(settings.queue_capacity);
         let stats = Arc::new(WriterStats::default());
         let registry_slot: Arc<RwLock<Arc<Registry>>> =
             Arc::new(RwLock::new(Arc::new(Registry::new()?)));
@@ -201,7 +204,7 @@ impl PgStore {
         let registry = load_registry(&mut conn).await?;
         drop(conn);
         // Nothing listens: a job sent by mistake fails at once.
-        let (jobs, _) = queue();
+        let (jobs, _) = queue(1);
         Ok(Self {
             jobs,
             writer: Mutex::new(None),
@@ -402,5 +405,20 @@ impl Store for PgStore {
 
     fn read_only(&self) -> bool {
         self.read_only
+    }
+
+    fn writable(&self) -> StoreResult<()> {
+        if self.read_only {
+            return Err(StoreError::Unavailable(READ_ONLY.into()));
+        }
+        crate::writer_running(&self.writer)
+    }
+
+    fn writer_stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    fn queued(&self) -> usize {
+        self.jobs.queued()
     }
 }

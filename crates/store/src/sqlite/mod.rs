@@ -43,6 +43,8 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// The most commands committed in one transaction.
     pub max_batch: usize,
+    /// The most commands waiting for the writer; past it a command is refused at once.
+    pub queue_capacity: usize,
     /// The WAL's bound in bytes: checkpoints start it over once it holds half of this, and the
     /// writer forces that at seven eighths, so the file stays below it.
     pub wal_limit: u64,
@@ -53,6 +55,7 @@ impl Default for SqliteOptions {
         Self {
             readers: 4,
             max_batch: 1024,
+            queue_capacity: crate::QUEUE_CAPACITY,
             wal_limit: 256 << 20,
         }
     }
@@ -66,6 +69,8 @@ pub struct SqliteStore {
     readers: ReadPool,
     registry: Arc<RwLock<Arc<Registry>>>,
     stats: Arc<WriterStats>,
+    /// Set when an fsync failed: the writer refuses every write from then on.
+    fsync_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SqliteStore {
@@ -95,10 +100,12 @@ impl SqliteStore {
         let registry = Arc::new(chain::load_registry(&conn)?);
         let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
-        let (jobs, receiver) = queue();
+        let (jobs, receiver) = queue(options.queue_capacity);
         let wal_gate = Arc::new(checkpoint::WalGate::default());
+        let syncer = sync::Syncer::start(&path, stats.clone())?;
+        let fsync_failed = syncer.failed.clone();
         let writer = Writer {
-            syncer: sync::Syncer::start(&path, stats.clone())?,
+            syncer,
             stats: stats.clone(),
             conn,
             cache: crate::write::TicketCache::default(),
@@ -122,6 +129,7 @@ impl SqliteStore {
             readers,
             registry: published,
             stats,
+            fsync_failed,
         })
     }
 
@@ -284,6 +292,24 @@ impl Store for SqliteStore {
 
     async fn rebuild(&self) -> StoreResult<RebuildReport> {
         self.jobs.rebuild().await
+    }
+
+    fn writable(&self) -> StoreResult<()> {
+        if self.fsync_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "an fsync of the write-ahead log failed; the disk needs attention before writes resume"
+                    .into(),
+            ));
+        }
+        crate::writer_running(&self.writer)
+    }
+
+    fn writer_stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    fn queued(&self) -> usize {
+        self.jobs.queued()
     }
 
     async fn close(&self) {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use tokio::sync::oneshot;
 
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission};
@@ -21,23 +21,42 @@ enum Job {
 /// A command waiting in a batch, with where its answer goes.
 pub(crate) type Pending = (Box<Submission>, oneshot::Sender<StoreResult<Committed>>);
 
+/// The most commands waiting for a writer by default: at 8,000 commits a second, about a second's
+/// worth. Past it a caller is refused at once (503) rather than queued without bound.
+pub const QUEUE_CAPACITY: usize = 8192;
+
 /// The callers' end.
 pub(crate) struct Jobs(Sender<Job>);
 
 /// The writer's end.
 pub(crate) struct Queue(Receiver<Job>);
 
-pub(crate) fn queue() -> (Jobs, Queue) {
-    let (sender, receiver) = crossbeam_channel::unbounded();
+/// A queue holding at most `capacity` jobs.
+pub(crate) fn queue(capacity: usize) -> (Jobs, Queue) {
+    let (sender, receiver) = crossbeam_channel::bounded(capacity.max(1));
     (Jobs(sender), Queue(receiver))
 }
 
 impl Jobs {
-    /// Queues a command and waits for the writer's answer.
+    /// Queues a command and waits for the writer's answer; refuses it at once if the queue is
+    /// full (backpressure: memory stays bounded and the caller can try again).
     pub(crate) async fn submit(&self, submission: Submission) -> StoreResult<Committed> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Submit(Box::new(submission), reply))?;
+        match self.0.try_send(Job::Submit(Box::new(submission), reply)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(StoreError::Saturated(self.0.capacity().unwrap_or(0)));
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Unavailable("the writer has stopped".into()));
+            }
+        }
         answer.await.map_err(|_| stopped_before_answering())?
+    }
+
+    /// Commands waiting for the writer.
+    pub(crate) fn queued(&self) -> usize {
+        self.0.len()
     }
 
     /// Asks the writer to rebuild the projections, after what is queued before.

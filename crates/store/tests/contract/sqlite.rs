@@ -283,3 +283,41 @@ async fn the_wal_stays_under_its_bound_while_writes_never_stop() {
         head
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_writer_queue_refuses_at_once_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions {
+        queue_capacity: 2,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(dir.path().join("busy.db"), options).unwrap());
+    bootstrap(store.as_ref()).await;
+    let before = store.audit_head().await.unwrap().seq;
+    let tries: Vec<_> = (0..200)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { receive_at(store.as_ref(), t0(), "070101", None).await })
+        })
+        .collect();
+    let (mut accepted, mut refused) = (Vec::new(), 0);
+    for attempt in tries {
+        match attempt.await.unwrap() {
+            Ok(no) => accepted.push(no),
+            Err(store::StoreError::Saturated(waiting)) => {
+                assert_eq!(waiting, 2);
+                refused += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(refused > 0, "200 at once must overflow a queue of 2");
+    assert!(!accepted.is_empty());
+    for no in &accepted {
+        assert!(store.ticket(*no).await.unwrap().is_some());
+    }
+    // Only what was accepted was written: one log entry per ticket received.
+    let head = store.verify_log(None).await.unwrap().unwrap();
+    assert_eq!(head.seq - before, accepted.len() as u64);
+    store.close().await;
+}
