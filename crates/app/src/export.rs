@@ -113,9 +113,13 @@ impl App {
             if tickets.len() < page.limit as usize || rows as usize >= EXPORT_LIMIT {
                 break;
             }
-            page.before = tickets
+            match tickets
                 .last()
-                .and_then(|t| domain::ids::TicketNo::parse(&t.no).ok());
+                .and_then(|t| domain::ids::TicketNo::parse(&t.no).ok())
+            {
+                Some(last) => page.order = store::TicketOrder::NewestBefore(last),
+                None => break,
+            }
         }
         let csv = String::from_utf8(
             writer

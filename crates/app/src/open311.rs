@@ -16,7 +16,7 @@ use domain::org::Actor;
 use domain::privacy::Contact;
 use domain::ticket::{Channel, Coordinates, RequestKind, Status, Ticket};
 use jiff::{SignedDuration, Timestamp};
-use store::TicketQuery;
+use store::{TicketOrder, TicketQuery};
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -341,7 +341,10 @@ impl App {
                         received_from: Some(start),
                         // end_date is inclusive.
                         received_to: Some(end + SignedDuration::from_millis(1)),
-                        before,
+                        order: match before {
+                            Some(no) => TicketOrder::NewestBefore(no),
+                            None => TicketOrder::NewestFirst,
+                        },
                         limit: MAX_REQUESTS,
                         ..TicketQuery::default()
                     })

@@ -13,6 +13,8 @@ use domain::ticket::{
     Channel, Coordinates, Location, NewTicket, RequestKind, Status, Ticket, TicketAction,
 };
 use jiff::Timestamp;
+/// The order a list of tickets comes in (re-exported for the layers above the app).
+pub use store::TicketOrder;
 use store::{Command, StatusCount, TicketQuery};
 
 use crate::App;
@@ -86,10 +88,9 @@ pub struct ListFilter {
     pub due_within_hours: Option<u32>,
     pub received_from: Option<Timestamp>,
     pub received_to: Option<Timestamp>,
-    pub before: Option<TicketNo>,
     pub limit: u32,
-    /// Soonest (or most overdue) deadline first instead of newest first.
-    pub due_first: bool,
+    /// Newest first (with where the page continues), oldest first, or deadline first.
+    pub order: TicketOrder,
 }
 
 impl ListFilter {
@@ -118,11 +119,11 @@ impl ListFilter {
         if let Some(to) = self.received_to {
             parts.push(format!("received_to={to}"));
         }
-        if let Some(before) = self.before {
-            parts.push(format!("before={before}"));
-        }
-        if self.due_first {
-            parts.push("order=due".to_owned());
+        match self.order {
+            TicketOrder::NewestFirst => {}
+            TicketOrder::NewestBefore(before) => parts.push(format!("before={before}")),
+            TicketOrder::OldestFirst => parts.push("order=oldest".to_owned()),
+            TicketOrder::DeadlineFirst => parts.push("order=due".to_owned()),
         }
         parts.push(format!("limit={}", self.limit));
         parts.join(" ")
@@ -468,8 +469,7 @@ impl App {
                 .map(|h| (now, now + jiff::SignedDuration::from_hours(i64::from(h)))),
             received_from: filter.received_from,
             received_to: filter.received_to,
-            before: filter.before,
-            due_first: filter.due_first,
+            order: filter.order,
             limit: if filter.limit == 0 {
                 50
             } else {

@@ -12,7 +12,7 @@ use domain::org::Actor;
 use domain::permission::{Action, may_ever, require};
 use domain::ticket::{Status, Ticket, likely_same_matter};
 use jiff::{SignedDuration, Timestamp};
-use store::TicketQuery;
+use store::{TicketOrder, TicketQuery};
 
 use crate::App;
 use crate::error::{AppError, AppResult};
@@ -149,8 +149,13 @@ impl App {
                 overdue,
                 due_within_hours,
                 limit,
-                // Queues of deadlines come most urgent first; the others newest first.
-                due_first: overdue || due_within_hours.is_some(),
+                // Queues of deadlines come most urgent first; the others from the ticket that
+                // has waited longest, so a full page never hides it.
+                order: if overdue || due_within_hours.is_some() {
+                    TicketOrder::DeadlineFirst
+                } else {
+                    TicketOrder::OldestFirst
+                },
                 ..ListFilter::default()
             }
         };
@@ -222,8 +227,10 @@ impl App {
             .store
             .tickets(open_query(vec![Status::InProgress], None))
             .await?;
+        // Scanned newest first, shown oldest first.
         Ok(tickets
             .into_iter()
+            .rev()
             .filter(|t| t.current().is_some_and(|a| a.pending_extension.is_some()))
             .filter(|t| require(actor, Action::DecideExtension, Some(t)).is_ok())
             .collect())
@@ -302,8 +309,7 @@ fn open_query(statuses: Vec<Status>, received_from: Option<Timestamp>) -> Ticket
         due_between: None,
         received_from,
         received_to: None,
-        before: None,
         limit: QUEUE_SCAN,
-        due_first: false,
+        order: TicketOrder::NewestFirst,
     }
 }

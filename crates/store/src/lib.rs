@@ -36,7 +36,7 @@ pub use command::{
 };
 pub use error::StoreError;
 pub use outbox::{Delivery, OutboxCounts, OutboxItem};
-pub use query::{Difference, RebuildReport, StatusCount, TicketQuery, TokenRecord};
+pub use query::{Difference, RebuildReport, StatusCount, TicketOrder, TicketQuery, TokenRecord};
 pub use registry::Registry;
 pub use stats::WriterStats;
 pub use write::QUEUE_CAPACITY;

@@ -4,9 +4,23 @@ use domain::ids::{CategoryCode, TicketNo, UnitId, UserId};
 use domain::ticket::Status;
 use jiff::Timestamp;
 
-/// A filtered, paged list of tickets, newest first (or soonest deadline first, with
-/// `due_first`). Paging is by cursor: pass the last ticket number of a newest-first page as
-/// `before` to get the next.
+/// The order of a list of tickets, with where a page continues (ticket numbers grow with time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TicketOrder {
+    /// Newest first; `before` continues after the previous page's last ticket.
+    #[default]
+    NewestFirst,
+    /// Newest first, from just before this ticket.
+    NewestBefore(TicketNo),
+    /// Oldest first: a queue worked from the ticket that has waited longest, so the longest
+    /// waiting are never the ones cut off by the page's limit.
+    OldestFirst,
+    /// Soonest (or most overdue) running deadline first, tickets without one last: a unit's
+    /// inbox, the overdue queue.
+    DeadlineFirst,
+}
+
+/// A filtered, limited list of tickets in a [`TicketOrder`].
 #[derive(Clone, Debug, Default)]
 pub struct TicketQuery {
     pub statuses: Vec<Status>,
@@ -20,11 +34,8 @@ pub struct TicketQuery {
     pub due_between: Option<(Timestamp, Timestamp)>,
     pub received_from: Option<Timestamp>,
     pub received_to: Option<Timestamp>,
-    pub before: Option<TicketNo>,
     pub limit: u32,
-    /// Order by the running deadline, soonest (or most overdue) first, tickets without one last:
-    /// the order of a unit's inbox and of the overdue queue.
-    pub due_first: bool,
+    pub order: TicketOrder,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

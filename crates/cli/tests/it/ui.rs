@@ -18,7 +18,36 @@ testkit::on_both_backends!(
     the_dashboard_tables_download_as_csv,
     an_administrator_creates_a_user_who_can_log_in,
     every_answer_carries_the_security_headers_whatever_the_request_claims,
+    the_dispatcher_sees_the_ticket_waiting_longest_when_more_wait_than_a_page_holds,
 );
+
+async fn the_dispatcher_sees_the_ticket_waiting_longest_when_more_wait_than_a_page_holds(
+    t: TestApp,
+) {
+    let operator = t.login("operator").await;
+    let mut received = Vec::new();
+    for i in 0..201 {
+        let phone = format!("139{:08}", 10_000 + i);
+        received.push(
+            t.create_ticket(&operator, testkit::street_light(&phone))
+                .await,
+        );
+    }
+    let mut b = Browser::new(&t);
+    b.login("dispatcher", "/dispatch").await;
+    let (status, page, _) = b.get("/dispatch").await;
+    assert_eq!(status, 200);
+    let new_queue = page.split("id=\"returns\"").next().unwrap();
+    let first = new_queue
+        .find(&received[0])
+        .expect("the ticket waiting longest is shown");
+    let second = new_queue.find(&received[1]).expect("and the next");
+    assert!(first < second, "the longest waiting comes first");
+    assert!(
+        !new_queue.contains(&received[200]),
+        "the 201st waits beyond the page of 200"
+    );
+}
 
 /// Cookies kept by hand, as a browser would.
 pub(crate) struct Browser<'a> {

@@ -10,7 +10,9 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
 use super::ContactColumns;
 use crate::write::{decode_ticket, decode_tickets};
-use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
+use crate::{
+    SealedContact, StatusCount, StoreError, StoreResult, TicketOrder, TicketQuery, TokenRecord,
+};
 
 type EntryRow = (
     i64,
@@ -84,13 +86,13 @@ pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreRe
         sql.push(" AND t.received_at < ")
             .push_bind(to.as_millisecond());
     }
-    if let Some(before) = q.before {
+    if let TicketOrder::NewestBefore(before) = q.order {
         sql.push(" AND t.no < ").push_bind(before.to_storage());
     }
-    sql.push(if q.due_first {
-        " ORDER BY t.due_at IS NULL, t.due_at, t.no"
-    } else {
-        " ORDER BY t.no DESC"
+    sql.push(match q.order {
+        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => " ORDER BY t.no DESC",
+        TicketOrder::OldestFirst => " ORDER BY t.no",
+        TicketOrder::DeadlineFirst => " ORDER BY t.due_at IS NULL, t.due_at, t.no",
     });
     sql.push(" LIMIT ")
         .push_bind(i64::from(q.limit.clamp(1, 1000)));

@@ -10,7 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::rows::{self, ENTRY_COLUMNS};
 use crate::write::{decode_ticket, decode_tickets};
-use crate::{SealedContact, StatusCount, StoreError, StoreResult, TicketQuery, TokenRecord};
+use crate::{
+    SealedContact, StatusCount, StoreError, StoreResult, TicketOrder, TicketQuery, TokenRecord,
+};
 
 pub(crate) fn ticket(conn: &Connection, no: TicketNo) -> StoreResult<Option<Ticket>> {
     rows::load_ticket(conn, no)
@@ -67,7 +69,7 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
             arg(Value::Integer(to.as_millisecond()), &mut args)
         ));
     }
-    if let Some(before) = q.before {
+    if let TicketOrder::NewestBefore(before) = q.order {
         conditions.push(format!(
             "t.no < {}",
             arg(Value::Integer(before.to_storage()), &mut args)
@@ -77,10 +79,10 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
         sql += " WHERE ";
         sql += &conditions.join(" AND ");
     }
-    sql += if q.due_first {
-        " ORDER BY t.due_at IS NULL, t.due_at, t.no"
-    } else {
-        " ORDER BY t.no DESC"
+    sql += match q.order {
+        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => " ORDER BY t.no DESC",
+        TicketOrder::OldestFirst => " ORDER BY t.no",
+        TicketOrder::DeadlineFirst => " ORDER BY t.due_at IS NULL, t.due_at, t.no",
     };
     sql += &format!(
         " LIMIT {}",

@@ -2,7 +2,7 @@
 //! phone index.
 
 use domain::ticket::{Status, TicketAction};
-use store::{Store, TicketQuery};
+use store::{Store, TicketOrder, TicketQuery};
 
 use crate::fixture::*;
 
@@ -59,7 +59,7 @@ pub async fn lists_filter_and_page(store: &dyn Store) {
     soonest_first.extend([water, pending]);
     assert_eq!(
         query(TicketQuery {
-            due_first: true,
+            order: TicketOrder::DeadlineFirst,
             ..Default::default()
         })
         .await,
@@ -134,7 +134,7 @@ pub async fn lists_filter_and_page(store: &dyn Store) {
     let page2 = store
         .tickets(TicketQuery {
             limit: 3,
-            before: Some(page1[2].no),
+            order: TicketOrder::NewestBefore(page1[2].no),
             ..Default::default()
         })
         .await
@@ -142,7 +142,7 @@ pub async fn lists_filter_and_page(store: &dyn Store) {
     let page3 = store
         .tickets(TicketQuery {
             limit: 3,
-            before: Some(page2[2].no),
+            order: TicketOrder::NewestBefore(page2[2].no),
             ..Default::default()
         })
         .await
@@ -222,4 +222,33 @@ pub async fn ticket_events_come_by_time_window(store: &dyn Store) {
     );
     assert_eq!(window(1, 2, 10).await.len(), 1);
     assert_eq!(window(0, 3, 2).await.len(), 2, "the limit holds");
+}
+
+/// A queue worked from the ticket waiting longest: with more waiting than a page holds, the
+/// oldest are the ones shown, never the ones cut off.
+pub async fn a_full_queue_shows_the_ticket_waiting_longest(store: &dyn Store) {
+    let mut received = Vec::new();
+    for i in 0..201 {
+        let at = t0() + jiff::SignedDuration::from_secs(i);
+        received.push(receive_at(store, at, "070101", None).await.unwrap());
+    }
+    let page = |order| TicketQuery {
+        statuses: vec![Status::PendingDispatch],
+        limit: 200,
+        order,
+        ..Default::default()
+    };
+    let oldest = store.tickets(page(TicketOrder::OldestFirst)).await.unwrap();
+    let nos: Vec<_> = oldest.iter().map(|t| t.no).collect();
+    assert_eq!(
+        nos,
+        received[..200],
+        "the 200 waiting longest, longest first"
+    );
+    let newest = store.tickets(page(TicketOrder::NewestFirst)).await.unwrap();
+    assert_eq!(newest[0].no, received[200]);
+    assert!(
+        !newest.iter().any(|t| t.no == received[0]),
+        "newest first, a page of 200 hides the first of 201: the reason for OldestFirst"
+    );
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use app::App;
-use app::tickets::{ListFilter, NewTicketInput};
+use app::tickets::{ListFilter, NewTicketInput, TicketOrder};
 use app::views::{TicketView, TimelineEntry};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -178,8 +178,6 @@ pub async fn list(
         category: params.category,
         overdue: params.overdue.unwrap_or(false),
         due_within_hours: params.due_within_hours,
-        // The API pages newest first; its cursor (`before`) follows ticket numbers.
-        due_first: false,
         received_from: params
             .from
             .as_deref()
@@ -190,7 +188,11 @@ pub async fn list(
             .as_deref()
             .map(|t| instant(t, &zone))
             .transpose()?,
-        before: params.before.as_deref().map(ticket_no).transpose()?,
+        // The API pages newest first; its cursor (`before`) follows ticket numbers.
+        order: match params.before.as_deref().map(ticket_no).transpose()? {
+            Some(before) => TicketOrder::NewestBefore(before),
+            None => TicketOrder::NewestFirst,
+        },
         limit: params.limit.unwrap_or(50).clamp(1, 500),
     };
     let limit = filter.limit as usize;

@@ -62,15 +62,12 @@ pub async fn queues(
         "/dispatch",
         t.nav_dispatch,
     );
-    let rows = |views: &[app::views::TicketView], oldest_first: bool| {
-        let rows = views.iter().map(|v| Row::of(&c, v, now));
-        if oldest_first {
-            rows.rev().collect::<Vec<_>>()
-        } else {
-            rows.collect()
-        }
+    // Each queue comes in its own order: new and returned tickets oldest first, deadlines most
+    // urgent first.
+    let rows = |views: &[app::views::TicketView]| -> Vec<_> {
+        views.iter().map(|v| Row::of(&c, v, now)).collect()
     };
-    let new_rows = rows(&new, true)
+    let new_rows = rows(&new)
         .into_iter()
         .map(|r| {
             let href = format!("/dispatch/{}", r.no);
@@ -80,15 +77,15 @@ pub async fn queues(
     let limit = QUEUE_LIMIT as usize;
     let queues = vec![
         Queue::new("new", t.new_queue, new_rows, limit),
-        Queue::new("returns", t.returns_queue, rows(&returns, true), limit),
+        Queue::new("returns", t.returns_queue, rows(&returns), limit),
         Queue::new(
             "extensions",
             t.extensions_queue,
-            rows(&extensions, true),
+            rows(&extensions),
             usize::MAX,
         ),
-        Queue::new("overdue", t.overdue_queue, rows(&overdue, false), limit),
-        Queue::new("due-soon", t.due_soon_queue, rows(&due_soon, false), limit),
+        Queue::new("overdue", t.overdue_queue, rows(&overdue), limit),
+        Queue::new("due-soon", t.due_soon_queue, rows(&due_soon), limit),
         Queue::new(
             "duplicates",
             t.duplicates_queue,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use app::App;
-use app::tickets::ListFilter;
+use app::tickets::{ListFilter, TicketOrder};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use domain::org::Role;
@@ -37,7 +37,7 @@ pub async fn inbox(
         ],
         unit: Some(unit.clone()),
         limit: INBOX_LIMIT,
-        due_first: true,
+        order: TicketOrder::DeadlineFirst,
         ..ListFilter::default()
     };
     let open = app
