@@ -28,12 +28,27 @@ pub enum StoreError {
     Database(String),
 }
 
+/// What a caller hears when the database's disk is full: nothing was written, and writing
+/// resumes by itself once there is room.
+pub(crate) const DISK_FULL: &str = "the database's disk is full: nothing was saved; writes resume by themselves once space is freed";
+
+impl StoreError {
+    /// Whether this is the disk being full (refused now, fine once space returns).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::Unavailable(m) if m == DISK_FULL)
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(f, Some(message)) = &e
-            && f.code == rusqlite::ErrorCode::ConstraintViolation
-        {
-            return Self::Conflict(message.clone());
+        if let rusqlite::Error::SqliteFailure(f, message) = &e {
+            match (f.code, message) {
+                (rusqlite::ErrorCode::ConstraintViolation, Some(message)) => {
+                    return Self::Conflict(message.clone());
+                }
+                (rusqlite::ErrorCode::DiskFull, _) => return Self::Unavailable(DISK_FULL.into()),
+                _ => {}
+            }
         }
         Self::Database(e.to_string())
     }
@@ -54,6 +69,12 @@ impl From<sqlx::Error> for StoreError {
         {
             return Self::Conflict(db.message().to_owned());
         }
+        // Insufficient resources (class 53): 53100 is the server's disk being full.
+        if let sqlx::Error::Database(db) = &e
+            && db.code().is_some_and(|c| c == "53100")
+        {
+            return Self::Unavailable(DISK_FULL.into());
+        }
         // Connection exceptions (class 08) and a server shutting down or restarting (class 57).
         let server_going = matches!(&e, sqlx::Error::Database(db)
             if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")));
@@ -66,5 +87,27 @@ impl From<sqlx::Error> for StoreError {
             return Self::Unavailable(format!("cannot reach the database ({e})"));
         }
         Self::Database(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_is_unavailable_for_now_not_an_internal_error() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        // A database that may not grow past a few pages fails the way a full disk does.
+        conn.execute_batch("CREATE TABLE t (x BLOB); PRAGMA max_page_count = 3;")
+            .unwrap();
+        let error = (0..100)
+            .find_map(|_| {
+                conn.execute("INSERT INTO t VALUES (zeroblob(2000))", [])
+                    .err()
+            })
+            .expect("the database fills up");
+        let error = StoreError::from(error);
+        assert!(error.is_disk_full(), "{error:?}");
+        assert!(error.to_string().contains("resume by themselves"));
     }
 }

@@ -85,6 +85,17 @@ impl Writer {
                 .map(|(_, reply)| reply)
                 .zip(results)
                 .collect(),
+            Err(error) if error.is_disk_full() => {
+                tracing::error!(
+                    size = batch.len(),
+                    "the disk is full: {} commands refused with 503, nothing written; writes resume by themselves once space is freed",
+                    batch.len()
+                );
+                batch
+                    .into_iter()
+                    .map(|(_, reply)| (reply, Err(error.clone())))
+                    .collect()
+            }
             Err(error) if batch.len() > 1 => {
                 tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
                 let mut answers = Vec::with_capacity(batch.len());

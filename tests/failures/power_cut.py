@@ -15,12 +15,10 @@ acknowledged rows on it.
     power_cut.py --minsheng target/release/minsheng --lazyfs ../shared/tools/lazyfs.py [--rounds 5]
 """
 import argparse
-import json
 import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,14 +28,7 @@ import time
 import urllib.error
 import urllib.request
 
-
-def wait_for(condition, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    sys.exit(f"power-cut: timed out waiting for {what}")
+from harness import Server, call, wait_for
 
 
 class Lazy:
@@ -97,53 +88,6 @@ def control(lazy):
     if rows >= 200:
         sys.exit("power-cut: lazyfs lost nothing of an unsynced SQLite; it cannot test durability here")
     print(f"control: SQLite with synchronous=OFF kept {rows} of 200 committed rows after the cut")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(method, url, token=None, body=None, timeout=10):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status, json.loads(response.read() or b"null")
-
-
-class Server:
-    def __init__(self, minsheng, db, wal_limit, log):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [minsheng, "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}",
-             "--wal-limit", str(wal_limit)],
-            stdout=log, stderr=log)
-
-        def up():
-            if self.proc.poll() is not None:
-                sys.exit(f"power-cut: the server exited with {self.proc.returncode}; see its log")
-            try:
-                urllib.request.urlopen(self.base + "/", timeout=1)
-                return True
-            except (urllib.error.URLError, OSError):
-                return False
-        wait_for(up, "the server to answer", timeout=120)
-        _, issued = call("POST", self.base + "/api/v1/auth/token",
-                         body={"username": "operator", "password": "minsheng-demo"})
-        self.token = issued["token"]
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
 
 
 def load(server, round_no, clients, acknowledged, stop):
