@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{admin, audit, bench, demo, kpi, migrate, serve};
+use commands::{admin, audit, backup, bench, demo, kpi, migrate, serve};
 
 #[derive(Parser)]
 #[command(name = "minsheng", version, about = "民声 minsheng — the 12345 citizen service hotline platform", long_about = None)]
@@ -117,6 +117,11 @@ enum Command {
     Policy(admin::PolicyCommand),
     /// Copy a whole SQLite installation into an empty PostgreSQL database.
     MigrateStore(migrate::Args),
+    /// Copy a SQLite database as of one moment while it serves; the copy's log is verified and
+    /// its head printed.
+    Backup(backup::BackupArgs),
+    /// Create a SQLite database from a backup, refusing a copy whose log does not verify.
+    Restore(backup::RestoreArgs),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -160,6 +165,8 @@ fn main() -> ExitCode {
             Command::Calendar(command) => admin::calendar(command).await,
             Command::Policy(command) => admin::policy(command).await,
             Command::MigrateStore(args) => migrate::run(args).await,
+            Command::Backup(args) => backup::backup(args).await,
+            Command::Restore(args) => backup::restore(args).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });

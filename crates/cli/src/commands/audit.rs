@@ -57,7 +57,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn parse_head(text: &str) -> anyhow::Result<(u64, Hash)> {
+pub(super) fn parse_head(text: &str) -> anyhow::Result<(u64, Hash)> {
     let bad = || {
         anyhow!("--expect takes SEQ:HASH as printed by `minsheng audit head`, e.g. 1042:9f86d0…")
     };

@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod bench_intake;
 pub mod bench_numbers;

@@ -534,3 +534,106 @@ fn one_shot_commands_print_no_writer_lines_and_logs_have_no_colours_off_a_termin
         );
     }
 }
+
+#[test]
+fn a_backup_taken_while_the_server_writes_verifies_and_restores_and_a_bad_copy_is_refused() {
+    let (dir, db) = demo_db();
+    let (mut server, base) = serve(&db, &[]);
+    let client = reqwest::blocking::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"username": "operator", "password": testkit::DEMO_PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (writing, base, client) = (writing.clone(), base.clone(), client.clone());
+        std::thread::spawn(move || {
+            let mut created = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&token)
+                    .json(&testkit::street_light("13912345678"))
+                    .send()
+                    .unwrap()
+                    .status();
+                assert_eq!(status, 201);
+                created += 1;
+            }
+            created
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let copy = dir.path().join("backup.db");
+    let out = run(&["backup", "--db", s(&db), "--to", s(&copy)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let created = writer.join().unwrap();
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(created > 10, "writes went on during the backup: {created}");
+    let said = stdout(&out);
+    let head = said
+        .split("head ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(":");
+    // The copy is a moment of the live log: its head is an entry the live log still has.
+    let verify = run(&["audit", "verify", "--db", s(&db), "--expect", &head]);
+    assert!(verify.status.success(), "{said}\n{}", stdout(&verify));
+    let live = stdout(&run(&["audit", "head", "--db", s(&db)]));
+    assert_ne!(
+        live.trim().replace(' ', ":"),
+        head,
+        "the server kept writing after the copy"
+    );
+    assert!(
+        run(&["backup", "--db", s(&db), "--to", s(&copy)])
+            .status
+            .code()
+            != Some(0)
+    );
+
+    let restored = dir.path().join("restored.db");
+    let out = run(&[
+        "restore",
+        "--from",
+        s(&copy),
+        "--to",
+        s(&restored),
+        "--expect",
+        &head,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restored_head = stdout(&run(&["audit", "head", "--db", s(&restored)]));
+    assert_eq!(restored_head.trim().replace(' ', ":"), head);
+    let again = run(&["restore", "--from", s(&copy), "--to", s(&restored)]);
+    assert!(!again.status.success(), "a restore never overwrites");
+
+    // A copy whose log was edited is refused, and nothing is left behind.
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER log_is_append_only_update;
+         UPDATE log SET body = replace(body, '路灯', '路等') WHERE seq = (SELECT max(seq) FROM log);",
+    )
+    .unwrap();
+    drop(conn);
+    let elsewhere = dir.path().join("elsewhere.db");
+    let refused = run(&["restore", "--from", s(&copy), "--to", s(&elsewhere)]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("fails verification"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!elsewhere.exists());
+    assert!(!dir.path().join("elsewhere.db.partial").exists());
+}

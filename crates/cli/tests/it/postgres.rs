@@ -313,3 +313,131 @@ async fn a_read_only_replica_answers_reports_and_refuses_writes() {
         "nothing was written"
     );
 }
+
+/// Two fresh databases on the test server (the backup drill needs whole databases, which
+/// `pg_dump` and `pg_restore` work on); dropped when the returned guard goes.
+struct Databases {
+    admin: String,
+    names: Vec<String>,
+}
+
+impl Databases {
+    async fn create(count: usize) -> Option<(Databases, Vec<String>)> {
+        let base = std::env::var(testkit::POSTGRES_URL)
+            .ok()
+            .filter(|u| !u.is_empty());
+        if base.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "{} is not set: CI must test PostgreSQL",
+                testkit::POSTGRES_URL
+            );
+        }
+        let base = base?;
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+            .await
+            .unwrap();
+        let mut names = Vec::new();
+        for i in 0..count {
+            let name = format!("minsheng_drill_{}_{i}", std::process::id());
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            names.push(name);
+        }
+        let urls = names.iter().map(|n| format!("{prefix}/{n}")).collect();
+        Some((Databases { admin: base, names }, urls))
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        let (admin, names) = (self.admin.clone(), self.names.clone());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    for name in names {
+                        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_backup_drill_restores_to_the_head_written_down() {
+    let Some((_databases, urls)) = Databases::create(2).await else {
+        return;
+    };
+    let (source, target) = (&urls[0], &urls[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("city.keys");
+    let built = run(&[
+        "demo",
+        "--db",
+        source,
+        "--key-file",
+        s(&keys),
+        "--days",
+        "2",
+        "--per-day",
+        "40",
+    ]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let drill = |args: &[&str]| {
+        std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/pg-backup"
+        ))
+        .args(args)
+        .env("MINSHENG", env!("CARGO_BIN_EXE_minsheng"))
+        .env("MINSHENG_KEY_FILE", &keys)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+    };
+    let file = dir.path().join("city.dump");
+    let backup = drill(&["backup", source, s(&file)]);
+    assert!(
+        backup.status.success(),
+        "{}{}",
+        stdout(&backup),
+        stderr(&backup)
+    );
+    let written_down = std::fs::read_to_string(dir.path().join("city.dump.head")).unwrap();
+    let restore = drill(&["restore", s(&file), target]);
+    assert!(
+        restore.status.success(),
+        "{}{}",
+        stdout(&restore),
+        stderr(&restore)
+    );
+    assert!(
+        stdout(&restore).contains("The log verifies"),
+        "{}",
+        stdout(&restore)
+    );
+    let restored = stdout(&run(&["audit", "head", "--db", target]));
+    assert_eq!(
+        restored, written_down,
+        "the restored log ends at the head written down"
+    );
+}

@@ -2,6 +2,7 @@
 //! answered, see `sync.rs`), one writer thread
 //! committing in groups, and a pool of read-only connections.
 
+pub mod backup;
 mod chain;
 mod checkpoint;
 mod read;
