@@ -43,6 +43,13 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Refused(d) => Self::Refused(d),
             StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Constraint(detail) => {
+                tracing::warn!(%detail, "the database refused a write");
+                Self::Conflict(
+                    "this clashes with something already recorded; reload the page and check before trying again"
+                        .into(),
+                )
+            }
             StoreError::Unavailable(m) => Self::Unavailable(m),
             StoreError::Saturated(waiting) => Self::Unavailable(format!(
                 "the server is busy ({waiting} changes are waiting to be saved); nothing was saved, try again in a moment"
@@ -53,3 +60,22 @@ impl From<StoreError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drivers_words_never_reach_the_message_a_caller_gets() {
+        let refused = AppError::from(StoreError::Constraint(
+            "UNIQUE constraint failed: contacts.id".into(),
+        ));
+        let AppError::Conflict(message) = &refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            !message.contains("UNIQUE") && !message.contains("contacts"),
+            "{message}"
+        );
+    }
+}

@@ -6,9 +6,14 @@ pub enum StoreError {
     #[error(transparent)]
     Refused(#[from] DomainError),
 
-    /// The database said no: a uniqueness or integrity constraint.
+    /// The command clashes with what is stored; the message is ours, for a person.
     #[error("{0}")]
     Conflict(String),
+
+    /// The database refused a write (a uniqueness or integrity constraint); the driver's text is
+    /// for the log, never for a client.
+    #[error("the database refused a write that clashes with a stored row: {0}")]
+    Constraint(String),
 
     /// The stored data contradicts itself (a projection that does not fold, an undecodable entry).
     #[error("stored data is inconsistent: {0}")]
@@ -44,7 +49,7 @@ impl From<rusqlite::Error> for StoreError {
         if let rusqlite::Error::SqliteFailure(f, message) = &e {
             match (f.code, message) {
                 (rusqlite::ErrorCode::ConstraintViolation, Some(message)) => {
-                    return Self::Conflict(message.clone());
+                    return Self::Constraint(message.clone());
                 }
                 (rusqlite::ErrorCode::DiskFull, _) => return Self::Unavailable(DISK_FULL.into()),
                 _ => {}
@@ -67,7 +72,7 @@ impl From<sqlx::Error> for StoreError {
                 || db.is_foreign_key_violation()
                 || db.is_check_violation())
         {
-            return Self::Conflict(db.message().to_owned());
+            return Self::Constraint(db.message().to_owned());
         }
         // Insufficient resources (class 53): 53100 is the server's disk being full.
         if let sqlx::Error::Database(db) = &e
@@ -84,7 +89,8 @@ impl From<sqlx::Error> for StoreError {
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
             )
         {
-            return Self::Unavailable(format!("cannot reach the database ({e})"));
+            tracing::warn!(error = %e, "cannot reach the database");
+            return Self::Unavailable("cannot reach the database".into());
         }
         Self::Database(e.to_string())
     }
@@ -109,5 +115,11 @@ mod tests {
         let error = StoreError::from(error);
         assert!(error.is_disk_full(), "{error:?}");
         assert!(error.to_string().contains("resume by themselves"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_unavailable_without_the_drivers_words() {
+        let error = StoreError::from(sqlx::Error::PoolTimedOut);
+        assert!(matches!(&error, StoreError::Unavailable(m) if m == "cannot reach the database"));
     }
 }

@@ -14,6 +14,7 @@
 mod command;
 pub mod copy;
 mod error;
+mod migration;
 mod outbox;
 pub mod postgres;
 mod query;

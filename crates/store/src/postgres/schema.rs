@@ -4,16 +4,9 @@
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
+use crate::migration::{Step, check};
 use crate::write::Rewrite;
 use crate::{StoreError, StoreResult};
-
-/// One step of the schema's history.
-enum Step {
-    Sql(&'static str),
-    /// Ticket projections written before times were kept at the log's resolution held the
-    /// clock's nanoseconds; they are rewritten from the log once (see `domain::time`).
-    ProjectionsAtLogResolution,
-}
 
 const MIGRATIONS: &[(i64, Step)] = &[
     (1, Step::Sql(include_str!("migrations/0001_initial.sql"))),
@@ -54,6 +47,9 @@ pub(crate) async fn migrate(
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             .execute(&mut *tx)
             .await?;
+        sqlx::query("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT")
+            .execute(&mut *tx)
+            .await?;
         // Read under the lock: another node may have applied it meanwhile.
         let (applied,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
@@ -65,6 +61,22 @@ pub(crate) async fn migrate(
             )));
         }
         if applied >= *version {
+            let (recorded,): (Option<String>,) =
+                sqlx::query_as("SELECT checksum FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .unwrap_or((None,));
+            check(*version, recorded.as_deref(), step)?;
+            if recorded.is_none() {
+                // Applied before checksums were kept.
+                sqlx::query("UPDATE schema_migrations SET checksum = $2 WHERE version = $1")
+                    .bind(version)
+                    .bind(step.checksum())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
             continue;
         }
         match step {
@@ -77,8 +89,9 @@ pub(crate) async fn migrate(
                 crate::write::report_upgrade(&report);
             }
         }
-        sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+        sqlx::query("INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)")
             .bind(version)
+            .bind(step.checksum())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -105,4 +118,32 @@ pub(crate) async fn check_current(conn: &mut PgConnection) -> StoreResult<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    const RELEASED: &[(i64, &str)] = &[
+        (1, "cb7f82b28e73d04f"),
+        (2, "8e8427184882ffad"),
+        (3, "c55fca13000e4922"),
+        (4, "6e30410e1d89f918"),
+        (5, "a7cf4f73613441d6"),
+        (6, "6d41fa3eaa1a65c6"),
+        (7, "df78113a135490ec"),
+    ];
+
+    /// The checksums of the released migrations. A failure here means a released migration was
+    /// edited: undo the edit and add a new migration instead.
+    #[test]
+    fn released_migrations_are_never_edited() {
+        let checksums: Vec<(i64, String)> = super::MIGRATIONS
+            .iter()
+            .map(|(v, step)| (*v, step.checksum()[..16].to_owned()))
+            .collect();
+        let released: Vec<(i64, String)> = RELEASED
+            .iter()
+            .map(|(v, c)| (*v, (*c).to_owned()))
+            .collect();
+        assert_eq!(checksums, released);
+    }
 }

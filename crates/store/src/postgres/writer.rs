@@ -89,12 +89,10 @@ impl Writer {
             }
             Err(Failure::AtCommit(error)) => {
                 tracing::error!(%error, size = batch.len(), "the connection failed while committing a batch; its outcome is unknown");
-                let message = format!(
-                    "the connection to the database failed while saving, so whether this was saved is unknown; \
-                     look it up before trying again ({error})"
-                );
+                let message = "the connection to the database failed while saving, so whether this was saved is unknown; \
+                     look it up before trying again";
                 for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+                    let _ = reply.send(Err(StoreError::Unavailable(message.into())));
                 }
             }
             Err(Failure::BeforeCommit(error)) if batch.len() > 1 => {
@@ -105,10 +103,14 @@ impl Writer {
                             .pop()
                             .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
                         Err(Failure::BeforeCommit(error)) => Err(error),
-                        Err(Failure::AtCommit(error)) => Err(StoreError::Unavailable(format!(
-                            "the connection to the database failed while saving, so whether this was saved is unknown; \
-                             look it up before trying again ({error})"
-                        ))),
+                        Err(Failure::AtCommit(error)) => {
+                            tracing::error!(%error, "the connection failed during COMMIT");
+                            Err(StoreError::Unavailable(
+                                "the connection to the database failed while saving, so whether this was saved is unknown; \
+                                 look it up before trying again"
+                                    .into(),
+                            ))
+                        }
                     };
                     let _ = reply.send(result);
                 }
@@ -127,7 +129,10 @@ impl Writer {
     async fn reconnect(&mut self) -> StoreResult<()> {
         let conn = PgConnection::connect_with(&self.options)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot reach the database ({e})")))?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "the writer cannot reach the database");
+                StoreError::Unavailable("cannot reach the database".into())
+            })?;
         let old = std::mem::replace(&mut self.conn, conn);
         drop(old);
         self.broken = false;

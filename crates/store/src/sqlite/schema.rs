@@ -3,15 +3,8 @@
 use rusqlite::Connection;
 
 use crate::StoreError;
+use crate::migration::{Step, check};
 use crate::write::Rewrite;
-
-/// One step of the schema's history.
-enum Step {
-    Sql(&'static str),
-    /// Ticket projections written before times were kept at the log's resolution held the
-    /// clock's nanoseconds; they are rewritten from the log once (see `domain::time`).
-    ProjectionsAtLogResolution,
-}
 
 const MIGRATIONS: &[(i64, Step)] = &[
     (1, Step::Sql(include_str!("migrations/0001_initial.sql"))),
@@ -36,6 +29,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;",
     )?;
+    let has_checksums: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_checksums {
+        conn.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT;")?;
+    }
+    check_applied(conn)?;
     let applied: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
         [],
@@ -52,7 +54,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             Step::Sql(sql) => {
                 let tx = conn.transaction()?;
                 tx.execute_batch(sql)?;
-                record(&tx, *version)?;
+                record(&tx, *version, step)?;
                 tx.commit()?;
             }
             Step::ProjectionsAtLogResolution => {
@@ -60,7 +62,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                 // next start repeats it, which rewrites nothing more.
                 let report = super::rebuild::rebuild(conn, Rewrite::FinerTimesOnly)?;
                 crate::write::report_upgrade(&report);
-                record(conn, *version)?;
+                record(conn, *version, step)?;
             }
         }
         tracing::info!(version, "applied migration");
@@ -68,10 +70,60 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn record(conn: &Connection, version: i64) -> Result<(), StoreError> {
+fn record(conn: &Connection, version: i64, step: &Step) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
-        [version],
+        "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?1, unixepoch(), ?2)",
+        rusqlite::params![version, step.checksum()],
     )?;
     Ok(())
+}
+
+/// Refuses a database whose applied migrations differ from this binary's; records the checksums
+/// of steps applied before checksums were kept.
+fn check_applied(conn: &Connection) -> Result<(), StoreError> {
+    let applied: Vec<(i64, Option<String>)> = conn
+        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (version, recorded) in applied {
+        let Some((_, step)) = MIGRATIONS.iter().find(|(v, _)| *v == version) else {
+            continue; // newer than this binary: refused below
+        };
+        check(version, recorded.as_deref(), step)?;
+        if recorded.is_none() {
+            conn.execute(
+                "UPDATE schema_migrations SET checksum = ?2 WHERE version = ?1",
+                rusqlite::params![version, step.checksum()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    const RELEASED: &[(i64, &str)] = &[
+        (1, "7c5a4899f2455052"),
+        (2, "8e8427184882ffad"),
+        (3, "975e5cc5c52ec93a"),
+        (4, "ad448451a34f7c06"),
+        (5, "a7cf4f73613441d6"),
+        (6, "1475a47c5a51019d"),
+        (7, "1f25b3ae1f101f80"),
+    ];
+
+    /// The checksums of the released migrations. A failure here means a released migration was
+    /// edited: undo the edit and add a new migration instead.
+    #[test]
+    fn released_migrations_are_never_edited() {
+        let checksums: Vec<(i64, String)> = super::MIGRATIONS
+            .iter()
+            .map(|(v, step)| (*v, step.checksum()[..16].to_owned()))
+            .collect();
+        let released: Vec<(i64, String)> = RELEASED
+            .iter()
+            .map(|(v, c)| (*v, (*c).to_owned()))
+            .collect();
+        assert_eq!(checksums, released);
+    }
 }

@@ -252,3 +252,35 @@ async fn a_node_carries_on_after_the_database_drops_its_connections() {
     assert!(reconnected >= 2, "the node is connected again");
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_whose_applied_migration_differs_from_the_binarys_is_refused() {
+    let Some(schema) = scratch().await else {
+        return;
+    };
+    let store = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    store.close().await;
+    let edit = |sql: &'static str| {
+        let url = schema.url();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    };
+    edit("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 3").await;
+    let refused = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .err()
+        .expect("an edited migration is refused");
+    assert!(
+        refused.to_string().contains("migration 3") && refused.to_string().contains("edited"),
+        "{refused}"
+    );
+    edit("UPDATE schema_migrations SET checksum = NULL").await;
+    let store = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    store.close().await;
+}

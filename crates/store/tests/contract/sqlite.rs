@@ -321,3 +321,43 @@ async fn a_full_writer_queue_refuses_at_once_and_loses_nothing() {
     assert_eq!(head.seq - before, accepted.len() as u64);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_whose_applied_migration_differs_from_the_binarys_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    store.close().await;
+    drop(store);
+    // As if migration 3 had been edited after this database applied it.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 3",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let refused = SqliteStore::open(&path, SqliteOptions::default())
+        .err()
+        .expect("an edited migration is refused");
+    assert!(
+        refused.to_string().contains("migration 3") && refused.to_string().contains("edited"),
+        "{refused}"
+    );
+    // A database from before checksums were kept gets them, and opens.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE schema_migrations SET checksum = NULL", [])
+        .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    store.close().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let missing: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(missing, 0);
+}
