@@ -10,6 +10,7 @@ mod api_privacy;
 mod api_queries;
 mod citizen;
 mod cli;
+mod fuzz_http;
 mod leaks;
 mod logins;
 mod matrix;
