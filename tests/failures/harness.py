@@ -35,13 +35,13 @@ def call(method, url, token=None, body=None, timeout=10):
 
 
 class Server:
-    def __init__(self, minsheng, db, wal_limit, log):
+    def __init__(self, minsheng, db, wal_limit, log, extra=(), env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [minsheng, "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}",
-             "--wal-limit", str(wal_limit)],
-            stdout=log, stderr=log)
+             "--wal-limit", str(wal_limit), *extra],
+            stdout=log, stderr=log, env=env)
 
         def up():
             if self.proc.poll() is not None:

@@ -25,7 +25,8 @@ pub struct CopyReport {
 
 /// Copies the SQLite database at `from` into the empty PostgreSQL database at `to`, in one
 /// transaction on each side: a consistent snapshot is read, and the target gets either everything
-/// or nothing. The target's log is then verified and must end at the source's head.
+/// or nothing. The copied log is verified inside the target's transaction and must end at the
+/// source's head, or nothing is committed.
 pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport> {
     if !from.exists() {
         return Err(StoreError::Database(format!(
@@ -134,21 +135,21 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         .bind(last_at)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-
-    let head = match crate::postgres::verify_connection(&mut target, None).await? {
+    // Verified before the commit, so a copy that does not verify leaves the target empty.
+    let head = match crate::postgres::verify_connection(&mut tx, None).await? {
         Ok(head) => head,
         Err(broken) => {
             return Err(StoreError::Corrupt(format!(
-                "the copied log does not verify: {broken}"
+                "the copied log does not verify: {broken}; nothing was written to the target"
             )));
         }
     };
     if head != source_head {
         return Err(StoreError::Corrupt(format!(
-            "the copy ends at {head}, the source at {source_head}"
+            "the copy ends at {head}, the source at {source_head}; nothing was written to the target"
         )));
     }
+    tx.commit().await?;
     let _ = target.close().await;
     Ok(CopyReport {
         log_entries,

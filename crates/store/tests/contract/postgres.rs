@@ -284,3 +284,38 @@ async fn a_database_whose_applied_migration_differs_from_the_binarys_is_refused(
         .unwrap();
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_whose_log_does_not_verify_leaves_the_target_empty() {
+    let Some(schema) = scratch().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("source.db");
+    let source =
+        store::sqlite::SqliteStore::open(&path, store::sqlite::SqliteOptions::default()).unwrap();
+    bootstrap(&source).await;
+    receive(&source).await;
+    source.close().await;
+    drop(source);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER log_is_append_only_update;
+         UPDATE log SET body = replace(body, '路灯', '路等') WHERE seq = (SELECT max(seq) FROM log);",
+    )
+    .unwrap();
+    drop(conn);
+    let refused = store::copy::sqlite_to_postgres(&path, &schema.url())
+        .await
+        .expect_err("a source whose log does not verify is not copied");
+    assert!(
+        refused.to_string().contains("nothing was written"),
+        "{refused}"
+    );
+    let mut target = sqlx::PgConnection::connect(&schema.url()).await.unwrap();
+    let (entries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM log")
+        .fetch_one(&mut target)
+        .await
+        .unwrap();
+    assert_eq!(entries, 0, "no half-filled target");
+}
