@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod kpi;
 pub mod media;
+mod names;
 pub mod notify;
 pub mod numbers;
 pub mod open311;

@@ -40,6 +40,15 @@ pub enum UnitKind {
     Utility,
 }
 
+crate::names::names!(UnitKind, "unit kind" {
+    City => "city",
+    District => "district",
+    Street => "street",
+    Community => "community",
+    Department => "department",
+    Utility => "utility",
+});
+
 impl UnitKind {
     pub fn zh(self) -> &'static str {
         match self {

@@ -93,6 +93,15 @@ pub enum RequestKind {
     Praise,
 }
 
+crate::names::names!(RequestKind, "request kind" {
+    Consultation => "consultation",
+    Help => "help",
+    Complaint => "complaint",
+    Report => "report",
+    Suggestion => "suggestion",
+    Praise => "praise",
+});
+
 impl RequestKind {
     pub fn zh(self) -> &'static str {
         match self {
@@ -298,6 +307,13 @@ pub enum EmergencyService {
     #[serde(rename = "122")]
     Traffic122,
 }
+
+crate::names::names!(EmergencyService, "emergency service" {
+    Police110 => "110",
+    Fire119 => "119",
+    Ambulance120 => "120",
+    Traffic122 => "122",
+});
 
 /// Why a ticket was closed (办结).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

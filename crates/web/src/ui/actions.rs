@@ -94,7 +94,8 @@ fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
             into: parse_no(field(f, "into"))?,
         },
         "hand_off" => TicketAction::HandOff {
-            to: serde_json::from_value::<EmergencyService>(serde_json::Value::String(text("to")))
+            to: text("to")
+                .parse::<EmergencyService>()
                 .map_err(|_| UiError::bad_request("hand off to 110, 119, 120 or 122"))?,
             note: text("note"),
         },

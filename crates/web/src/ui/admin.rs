@@ -279,9 +279,9 @@ pub async fn save_unit(
                 .map(str::to_owned)
                 .collect()
         };
-        let kind: UnitKind =
-            serde_json::from_value(serde_json::Value::String(field(&f, "kind").to_owned()))
-                .map_err(|_| UiError::bad_request("choose the kind of unit"))?;
+        let kind: UnitKind = field(&f, "kind")
+            .parse()
+            .map_err(|_| UiError::bad_request("choose the kind of unit"))?;
         let unit = Unit {
             id: UnitId::parse(field(&f, "id").trim())?,
             name: field(&f, "name").trim().to_owned(),

@@ -155,8 +155,7 @@ pub async fn create(
 }
 
 async fn receive(app: &App, viewer: &Viewer, form: IntakeForm) -> UiResult<TicketView> {
-    let kind: RequestKind = serde_json::from_value(serde_json::Value::String(form.kind.clone()))
-        .map_err(|_| UiError::bad_request(format!("unknown request kind {:?}", form.kind)))?;
+    let kind: RequestKind = form.kind.parse()?;
     if form.category.trim().is_empty() {
         return Err(UiError::bad_request(
             "choose a category: type a few words in the category field and pick one",
