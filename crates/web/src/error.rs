@@ -63,6 +63,11 @@ impl WebError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The stable code (`wrong_state`, `not_permitted`, …).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 impl From<AppError> for WebError {

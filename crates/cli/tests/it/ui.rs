@@ -365,6 +365,18 @@ async fn pages_keep_the_api_permission_walls(t: TestApp) {
         !page.contains("幸福路12号"),
         "nothing of the ticket is shown"
     );
+    assert!(
+        page.contains("您的岗位无权进行此操作"),
+        "the refusal is said in Chinese: {page}"
+    );
+    // Signing twice: the second is refused for the ticket's state, said in Chinese too.
+    let csrf = own.csrf().await;
+    let sign = format!("/tickets/{no}/act/sign");
+    own.post(&sign, &[("_csrf", &csrf)]).await;
+    let csrf = own.csrf().await;
+    let (status, page, _) = own.post(&sign, &[("_csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("工单当前的状态不允许此操作"), "{page}");
     let (status, _, _) = other.get("/dispatch").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a unit has no dispatch desk");
     let csrf = other.csrf().await;

@@ -379,6 +379,16 @@ texts! {
     affiliation: "所属", "Affiliation";
     display_name: "姓名", "Name";
     error_title: "操作未完成", "That did not work";
+    refused_invalid_input: "填写的内容不符合要求，请按下面的提示修改后再提交。", "Something in what was entered is not accepted; correct it as described below.";
+    refused_not_permitted: "您的岗位无权进行此操作。", "Your role may not do this.";
+    refused_wrong_state: "工单当前的状态不允许此操作，请刷新页面查看最新状态。", "The ticket's current status does not allow this; reload it to see where it stands.";
+    refused_ticket_not_found: "没有这个工单，请核对工单号。", "There is no such ticket; check its number.";
+    refused_not_found: "没有找到要打开的内容。", "What you asked for was not found.";
+    refused_conflict: "与已有记录冲突，请刷新后核对再试。", "This clashes with what is already recorded; reload and check before trying again.";
+    refused_too_many_requests: "操作过于频繁，请稍后再试。", "Too many attempts; wait a moment and try again.";
+    refused_unauthenticated: "请先登录。", "Please log in first.";
+    refused_unavailable: "系统暂时无法保存，请稍后再试；您填写的内容未被保存。", "The system cannot save right now; nothing was saved, try again shortly.";
+    refused_internal: "系统出错，已记录，请把下面的编号告诉管理员。", "Something went wrong on our side; it was logged — quote the number below.";
     back: "返回", "Back";
     done: "已完成", "Done";
     language: "English", "中文";

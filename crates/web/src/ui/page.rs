@@ -128,6 +128,9 @@ pub struct UiError {
     status: StatusCode,
     message: String,
     lang: Lang,
+    /// The stable code of the refusal (`wrong_state`, …), shown as a sentence in the page's
+    /// language above the message.
+    code: Option<&'static str>,
 }
 
 pub type UiResult<T> = Result<T, UiError>;
@@ -138,6 +141,7 @@ impl UiError {
             status,
             message: message.into(),
             lang: Lang::Zh,
+            code: None,
         }
     }
 
@@ -173,7 +177,10 @@ impl UiError {
 
 impl From<WebError> for UiError {
     fn from(e: WebError) -> Self {
-        Self::new(e.status(), e.message())
+        Self {
+            code: Some(e.code()),
+            ..Self::new(e.status(), e.message())
+        }
     }
 }
 
@@ -201,15 +208,35 @@ struct ErrorPage<'a> {
     t: &'static Texts,
     lang: Lang,
     status: u16,
+    headline: Option<&'static str>,
     message: &'a str,
+}
+
+/// A refusal's code as a sentence in the page's language.
+fn headline(t: &'static Texts, code: &str) -> Option<&'static str> {
+    Some(match code {
+        "invalid_input" => t.refused_invalid_input,
+        "not_permitted" | "forbidden" => t.refused_not_permitted,
+        "wrong_state" => t.refused_wrong_state,
+        "ticket_not_found" => t.refused_ticket_not_found,
+        "not_found" => t.refused_not_found,
+        "conflict" => t.refused_conflict,
+        "too_many_requests" => t.refused_too_many_requests,
+        "unauthenticated" => t.refused_unauthenticated,
+        "unavailable" => t.refused_unavailable,
+        "internal" => t.refused_internal,
+        _ => return None,
+    })
 }
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
+        let t = self.lang.t();
         let page = ErrorPage {
-            t: self.lang.t(),
+            t,
             lang: self.lang,
             status: self.status.as_u16(),
+            headline: self.code.and_then(|code| headline(t, code)),
             message: &self.message,
         };
         let body = page
