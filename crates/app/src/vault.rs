@@ -386,6 +386,30 @@ fn write_private(path: &Path, text: &str) -> AppResult<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn record_ids_follow_time_and_never_repeat() {
+        let at = |ms: i64| Timestamp::from_millisecond(ms).unwrap();
+        let same: Vec<u64> = (0..1000)
+            .map(|_| new_record_id(at(1_764_547_200_000)).unwrap())
+            .collect();
+        let distinct: std::collections::BTreeSet<u64> = same.iter().copied().collect();
+        assert_eq!(distinct.len(), same.len(), "unique within one millisecond");
+        let later = new_record_id(at(1_764_547_200_001)).unwrap();
+        assert!(
+            same.iter().all(|id| *id < later),
+            "a later millisecond sorts after"
+        );
+        assert!(
+            i64::try_from(later).is_ok(),
+            "a positive signed 64-bit integer"
+        );
+        assert!(
+            new_record_id(at(0)).unwrap() >= 1,
+            "before 2020 clamps, never 0"
+        );
+    }
+
     use super::*;
 
     fn contact() -> Contact {

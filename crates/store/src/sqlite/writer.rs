@@ -167,10 +167,11 @@ impl Writer {
     }
 
     /// Starts the WAL over between two batches when the checkpoint thread asks (it has copied
-    /// nearly everything, so this copies the last few commits, syncs the database file and costs
-    /// a millisecond or two), or unasked when the WAL nears its bound. Readers of an older
-    /// snapshot are waited for briefly when asked (the next request comes soon) and as long as
-    /// it takes at the bound.
+    /// nearly everything, so this copies the last few commits and syncs the database file; the
+    /// cost is mostly SQLite emptying this connection's page cache: 60 ms on average on a
+    /// million-ticket database, see docs/performance.md), or unasked when the WAL nears its
+    /// bound. Readers of an older snapshot are waited for briefly when asked (the next batch
+    /// tries again) and as long as it takes at the bound.
     fn bound_wal(&mut self) {
         let in_use = self.stats.wal_bytes.load(Ordering::Relaxed);
         let forced = in_use >= self.wal_force_at;
