@@ -159,7 +159,7 @@ def main():
             with gateway.lock:
                 heard = {t for _, t, notice in gateway.deliveries if notice == "dispatched"}
             return all(no in heard for no in dispatched)
-        wait_for(told, "every dispatch's notification at the gateway", timeout=120)
+        wait_for(told, "every dispatch's notification at the gateway", timeout=300)
         server.stop()
         server = None
         with gateway.lock:

@@ -160,17 +160,25 @@ impl App {
     }
 }
 
-/// Delivers due messages every [`POLL`] until `stop` resolves. Errors are logged and the loop
-/// goes on: a store that is briefly unavailable only delays the messages.
+/// Delivers due messages every [`POLL`] until `stop` resolves, and at once again after a full
+/// batch, so a backlog (after an outage, or a busy hour) drains as fast as the gateway and the
+/// writer allow instead of 100 messages per poll. Errors are logged and the loop goes on: a
+/// store that is briefly unavailable only delays the messages.
 pub async fn run(app: Arc<App>, transport: Arc<dyn Transport>, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
-        if let Err(e) = app.deliver_due(transport.as_ref(), app.now()).await {
-            tracing::warn!(error = %e, "delivering notifications failed; trying again shortly");
-        }
+        let more = match app.deliver_due(transport.as_ref(), app.now()).await {
+            Ok(round) => round.sent + round.retried + round.given_up >= BATCH,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivering notifications failed; trying again shortly");
+                false
+            }
+        };
+        let pause = if more { Duration::ZERO } else { POLL };
         tokio::select! {
+            biased;
             _ = &mut stop => return,
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }

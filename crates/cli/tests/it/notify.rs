@@ -16,7 +16,53 @@ testkit::on_both_backends!(
     the_citizen_hears_of_dispatch_reply_and_close_once_each,
     the_webhook_is_retried_with_the_same_id_until_the_gateway_takes_it,
     no_number_or_an_answer_on_the_call_sends_nothing,
+    a_backlog_drains_without_waiting_between_full_batches,
 );
+
+/// Records when each message was sent.
+#[derive(Default)]
+struct Timed(Mutex<Vec<std::time::Instant>>);
+
+#[async_trait::async_trait]
+impl Transport for Timed {
+    async fn send(&self, _m: &Outgoing, _now: jiff::Timestamp) -> Result<(), String> {
+        self.0.lock().unwrap().push(std::time::Instant::now());
+        Ok(())
+    }
+}
+
+async fn a_backlog_drains_without_waiting_between_full_batches(t: TestApp) {
+    let operator = t.login("operator").await;
+    let dispatcher = t.login("dispatcher").await;
+    for i in 0..250 {
+        let no = t
+            .create_ticket(&operator, street_light(&format!("139{:08}", 20_000 + i)))
+            .await;
+        t.act(&dispatcher, &no, "dispatch", json!({"lead": "cgj"}))
+            .await;
+    }
+    let timed = Arc::new(Timed::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(app::notify::run(t.app.clone(), timed.clone(), async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..300 {
+        if timed.0.lock().unwrap().len() >= 250 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    let _ = worker.await;
+    let sent = timed.0.lock().unwrap().clone();
+    assert!(sent.len() >= 250, "{} of 250 sent", sent.len());
+    // Batches of 100: after a full one the next starts at once, not a poll interval later.
+    let longest = sent.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        longest < app::notify::POLL / 2,
+        "a gap of {longest:?} between two sends of the backlog"
+    );
+}
 
 /// A gateway over HTTPS, its certificate from a CA made for the test; answers 200 to every
 /// signed request and records it. Returns its URL and the CA's PEM file.
