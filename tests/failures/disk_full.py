@@ -19,15 +19,13 @@ import tempfile
 import time
 import urllib.error
 
-from harness import Server, call
+from harness import Server, call, new_ticket, read_back
 
 
 def create(server, i):
     """Creates one ticket: (status, number or error body)."""
-    body = {"kind": "complaint", "category": "030501",
-            "description": f"满盘测试 第{i}件：路灯不亮。" + "幸福路沿线多处路灯夜间不亮，" * 20,
-            "address": "湖滨街道幸福路12号", "division": "990101001",
-            "contact": {"name": "测试市民", "phone": f"139{i:08}"}}
+    body = new_ticket(f"满盘测试 第{i}件：路灯不亮。" + "幸福路沿线多处路灯夜间不亮，" * 20,
+                      f"139{i:08}")
     try:
         status, created = call("POST", server.base + "/api/v1/tickets", server.token, body)
         return status, created["no"]
@@ -110,11 +108,7 @@ def main():
             acknowledged.append(no)
         missing = []
         for no in acknowledged:
-            try:
-                status, _ = call("GET", f"{server.base}/api/v1/tickets/{no}", server.token)
-            except urllib.error.HTTPError as e:
-                status = e.code
-            if status != 200:
+            if read_back(server, no) is None:
                 missing.append(no)
         server.stop()
         server = None

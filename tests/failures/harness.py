@@ -63,3 +63,19 @@ class Server:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
+
+
+def new_ticket(description, phone):
+    """The body of a street-light complaint with a citizen's contact."""
+    return {"kind": "complaint", "category": "030501", "description": description,
+            "address": "湖滨街道幸福路12号", "division": "990101001",
+            "contact": {"name": "测试市民", "phone": phone}}
+
+
+def read_back(server, no):
+    """The ticket `no` as the server has it now, or None if it is not there."""
+    try:
+        status, ticket = call("GET", f"{server.base}/api/v1/tickets/{no}", server.token)
+    except urllib.error.HTTPError:
+        return None
+    return ticket if status == 200 else None

@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import Server, call, wait_for
+from harness import Server, call, new_ticket, read_back, wait_for
 
 
 class Lazy:
@@ -97,9 +97,7 @@ def load(server, round_no, clients, acknowledged, stop):
         while not stop.is_set():
             i += 1
             description = f"断电测试 第{round_no}轮 客户{c} 第{i}件：路灯不亮"
-            body = {"kind": "complaint", "category": "030501", "description": description,
-                    "address": "湖滨街道幸福路12号", "division": "990101001",
-                    "contact": {"name": "测试市民", "phone": f"139{random.randrange(10**8):08}"}}
+            body = new_ticket(description, f"139{random.randrange(10**8):08}")
             try:
                 status, created = call("POST", server.base + "/api/v1/tickets", server.token, body)
             except (urllib.error.URLError, OSError, ValueError):
@@ -164,11 +162,8 @@ def main():
         server = Server(args.minsheng, db, args.wal_limit, log)
         lost = []
         for no, description in acknowledged:
-            try:
-                status, ticket = call("GET", f"{server.base}/api/v1/tickets/{no}", server.token)
-            except urllib.error.HTTPError as e:
-                status, ticket = e.code, None
-            if status != 200 or ticket.get("description") != description:
+            ticket = read_back(server, no)
+            if ticket is None or ticket.get("description") != description:
                 lost.append(no)
         server.stop()
         lazy.unmount()

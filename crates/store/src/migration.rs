@@ -41,3 +41,18 @@ pub(crate) fn check(version: i64, recorded: Option<&str>, step: &Step) -> StoreR
         _ => Ok(()),
     }
 }
+
+/// Test support: fails unless `steps` have exactly the `released` checksums (their first 16 hex
+/// digits). A failure means a released migration was edited: undo the edit and add a new one.
+#[cfg(test)]
+pub(crate) fn assert_released(steps: &[(i64, Step)], released: &[(i64, &str)]) {
+    let checksums: Vec<(i64, String)> = steps
+        .iter()
+        .map(|(v, step)| (*v, step.checksum()[..16].to_owned()))
+        .collect();
+    let released: Vec<(i64, String)> = released
+        .iter()
+        .map(|(v, c)| (*v, (*c).to_owned()))
+        .collect();
+    assert_eq!(checksums, released);
+}

@@ -19,24 +19,11 @@ use crate::{StoreError, StoreResult};
 /// continue; returns the copy's head after verifying its whole log.
 pub fn backup(from: &Path, to: &Path) -> StoreResult<ChainHead> {
     refuse_existing(to)?;
-    let partial = partial_path(to);
-    let _ = std::fs::remove_file(&partial);
-    // VACUUM INTO writes into an empty file it finds; creating it first keeps it 0600.
-    create_private(&partial)?;
-    let result = (|| {
+    put_in_place(to, None, |partial| {
         let conn = open_existing_reader(from)?;
-        conn.execute("VACUUM INTO ?1", [path_text(&partial)?])?;
-        drop(conn);
-        let head = verified(&partial, None)?;
-        sync_file(&partial)?;
-        std::fs::rename(&partial, to).map_err(|e| io("cannot move the copy into place", to, e))?;
-        sync_dir(to)?;
-        Ok(head)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result
+        conn.execute("VACUUM INTO ?1", [path_text(partial)?])?;
+        Ok(())
+    })
 }
 
 /// Restores the copy at `from` as the database `to` (which must not exist), after verifying its
@@ -44,18 +31,33 @@ pub fn backup(from: &Path, to: &Path) -> StoreResult<ChainHead> {
 pub fn restore(from: &Path, to: &Path, expected: Option<(u64, Hash)>) -> StoreResult<ChainHead> {
     refuse_existing(to)?;
     verified(from, expected)?;
+    // Checked again as written: the bytes that will be served are the ones that verified.
+    put_in_place(to, expected, |partial| {
+        std::fs::copy(from, partial).map_err(|e| io("cannot copy the backup", from, e))?;
+        Ok(())
+    })
+}
+
+/// Has `write` fill an empty private file beside `to` (`VACUUM INTO` takes an empty file it
+/// finds; creating it first keeps it 0600), verifies its log, flushes it and renames it into
+/// place; on any failure removes it, so nothing that looks like a database is left behind.
+fn put_in_place(
+    to: &Path,
+    expected: Option<(u64, Hash)>,
+    write: impl FnOnce(&Path) -> StoreResult<()>,
+) -> StoreResult<ChainHead> {
     let partial = partial_path(to);
     let _ = std::fs::remove_file(&partial);
     create_private(&partial)?;
-    let result = (|| {
-        std::fs::copy(from, &partial).map_err(|e| io("cannot copy the backup", from, e))?;
-        // Checked again as written: the bytes that will be served are the ones that verified.
-        let head = verified(&partial, expected)?;
-        sync_file(&partial)?;
-        std::fs::rename(&partial, to).map_err(|e| io("cannot move the copy into place", to, e))?;
-        sync_dir(to)?;
-        Ok(head)
-    })();
+    let result = write(&partial)
+        .and_then(|()| verified(&partial, expected))
+        .and_then(|head| {
+            sync_file(&partial)?;
+            std::fs::rename(&partial, to)
+                .map_err(|e| io("cannot move the copy into place", to, e))?;
+            sync_dir(to)?;
+            Ok(head)
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }

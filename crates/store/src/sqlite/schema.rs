@@ -116,14 +116,6 @@ mod tests {
     /// edited: undo the edit and add a new migration instead.
     #[test]
     fn released_migrations_are_never_edited() {
-        let checksums: Vec<(i64, String)> = super::MIGRATIONS
-            .iter()
-            .map(|(v, step)| (*v, step.checksum()[..16].to_owned()))
-            .collect();
-        let released: Vec<(i64, String)> = RELEASED
-            .iter()
-            .map(|(v, c)| (*v, (*c).to_owned()))
-            .collect();
-        assert_eq!(checksums, released);
+        crate::migration::assert_released(super::MIGRATIONS, RELEASED);
     }
 }
