@@ -3,6 +3,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bench_intake;
+pub mod bench_lifecycle;
 pub mod bench_numbers;
 pub mod bench_pages;
 pub mod demo;
