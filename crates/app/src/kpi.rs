@@ -16,10 +16,29 @@ use crate::error::AppResult;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KpiSource {
-    /// The ticket projections (fast).
+    /// The per unit × day rollups, kept in the same transaction as the events (fast at any size:
+    /// what reports read).
+    Rollups,
+    /// A scan of the ticket projections.
     Projections,
     /// A pass over the whole log: what anyone holding the log can recompute.
     Log,
+}
+
+impl std::str::FromStr for KpiSource {
+    type Err = domain::DomainError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "rollups" => Ok(Self::Rollups),
+            "projections" => Ok(Self::Projections),
+            "log" => Ok(Self::Log),
+            other => Err(domain::DomainError::invalid(
+                "source",
+                format!("source {other:?} must be rollups, projections or log"),
+            )),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -83,10 +102,7 @@ impl App {
         require(actor, Action::ViewKpi, None)?;
         let registry = self.registry();
         let period = Period::parse_month(month, registry.rules.calendar.zone())?;
-        let counts = match source {
-            KpiSource::Projections => self.store.kpi_from_tickets(period).await?,
-            KpiSource::Log => self.store.kpi_from_log(period).await?,
-        };
+        let counts = self.counts(period, source).await?;
         Ok(report(
             month,
             period,
@@ -97,8 +113,7 @@ impl App {
         ))
     }
 
-    /// A month's report and the counts of other periods (a trend), from one read of the ticket
-    /// projections.
+    /// A month's report and the counts of other periods (a trend), from the rollups.
     pub async fn kpi_month_and_trend(
         &self,
         actor: &Actor,
@@ -110,12 +125,12 @@ impl App {
         let period = Period::parse_month(month, registry.rules.calendar.zone())?;
         let mut periods = vec![period];
         periods.extend(trend);
-        let mut counts = self.store.kpi_from_tickets_each(periods).await?;
+        let mut counts = self.store.kpi_from_rollups(periods).await?;
         let month_counts = counts.remove(0);
         let report = report(
             month,
             period,
-            KpiSource::Projections,
+            KpiSource::Rollups,
             registry.rules.policy.kpi,
             &month_counts,
             &registry,
@@ -131,7 +146,17 @@ impl App {
         source: KpiSource,
     ) -> AppResult<KpiCounts> {
         require(actor, Action::ViewKpi, None)?;
+        self.counts(period, source).await
+    }
+
+    async fn counts(&self, period: Period, source: KpiSource) -> AppResult<KpiCounts> {
         Ok(match source {
+            KpiSource::Rollups => self
+                .store
+                .kpi_from_rollups(vec![period])
+                .await?
+                .pop()
+                .unwrap_or_default(),
             KpiSource::Projections => self.store.kpi_from_tickets(period).await?,
             KpiSource::Log => self.store.kpi_from_log(period).await?,
         })

@@ -86,11 +86,12 @@ enum Command {
     /// Check or read the tamper-evident audit record.
     #[command(subcommand)]
     Audit(audit::Command),
-    /// Verify the log, then rebuild the ticket projections from it and report any difference.
+    /// Verify the log, then rebuild the ticket projections and KPI rollups from it and report any
+    /// difference.
     ///
     /// Exit 0: the projections matched the log exactly. Exit 2: the log verifies, but some
-    /// projections differed from it (each is listed with the fields that differed) and were
-    /// rewritten from the log. Exit 3: the log itself fails verification; nothing was rebuilt.
+    /// projections differed from it (each is listed with the fields that differed, or the days
+    /// whose rollups differed) and were rewritten from the log. Exit 3: the log itself fails verification; nothing was rebuilt.
     Rebuild(DbArgs),
     /// The unit ranking and hotline figures for a month.
     Kpi(kpi::Args),

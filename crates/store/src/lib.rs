@@ -104,6 +104,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn contact(&self, id: ContactId) -> StoreResult<Option<SealedContact>>;
 
+    /// The bytes the database takes on disk (SQLite: the file and its WAL; PostgreSQL: the whole
+    /// database).
+    async fn database_bytes(&self) -> StoreResult<u64>;
+
     /// The bytes all stored photos take.
     async fn photo_bytes(&self) -> StoreResult<u64>;
 
@@ -142,6 +146,10 @@ pub trait Store: Send + Sync + 'static {
     /// KPI counts for several periods (a trend) from one read of the ticket projections, in the
     /// order given.
     async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>>;
+
+    /// KPI counts for several periods from the per unit × day rollups, in the order given: what
+    /// reports read. A period not made of whole civil days is counted from the tickets.
+    async fn kpi_from_rollups(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>>;
 
     /// KPI counts by streaming the log.
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts>;

@@ -66,6 +66,8 @@ pub struct RebuildReport {
     /// Projections that differed but were left as found: only the upgrade step that rewrites
     /// times written at a finer resolution leaves any, for `rebuild` to report.
     pub left_as_found: Vec<Difference>,
+    /// Days whose KPI rollups differed from the rebuilt tickets' counts (and were corrected).
+    pub rollup_days: Vec<jiff::civil::Date>,
 }
 
 /// One ticket whose stored projection was not what its log entries fold to.

@@ -104,8 +104,8 @@ pub async fn rebuild(db: DbArgs) -> anyhow::Result<ExitCode> {
         "Rebuilt {} tickets from {} log entries.",
         report.tickets, report.entries
     );
-    if report.differing.is_empty() && report.orphans.is_empty() {
-        println!("The projections matched the log exactly.");
+    if report.differing.is_empty() && report.orphans.is_empty() && report.rollup_days.is_empty() {
+        println!("The projections and KPI rollups matched the log exactly.");
         return Ok(ExitCode::SUCCESS);
     }
     if !report.differing.is_empty() {
@@ -128,6 +128,14 @@ pub async fn rebuild(db: DbArgs) -> anyhow::Result<ExitCode> {
         for no in report.orphans.iter().take(50) {
             println!("  {no}");
         }
+    }
+    if !report.rollup_days.is_empty() {
+        let days: Vec<String> = report.rollup_days.iter().map(|d| d.to_string()).collect();
+        println!(
+            "The KPI rollups of {} days differed from the log's counts and were recounted: {}",
+            days.len(),
+            days.join(", ")
+        );
     }
     println!(
         "The log is intact, so nothing recorded was lost; but something changed the projections \

@@ -60,6 +60,13 @@ pub enum Command {
         /// Days of demo traffic to build first.
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// Measure this existing demo installation (a SQLite path or PostgreSQL URL, e.g. one
+        /// `minsheng demo --scale beijing` built) instead of building a fresh demo city.
+        #[arg(long, value_name = "DB")]
+        db: Option<String>,
+        /// The key file of `--db` [default: <db>.keys beside a SQLite file].
+        #[arg(long, requires = "db")]
+        key_file: Option<std::path::PathBuf>,
         /// Timed requests per page (after 3 unmeasured ones).
         #[arg(long, default_value_t = 30)]
         samples: usize,
@@ -224,10 +231,17 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         ),
         Command::Pages {
             days,
+            db,
+            key_file,
             samples,
             target,
         } => {
-            super::bench_pages::run(days, samples, target).await?;
+            let existing = db.map(|db| crate::DbArgs {
+                db,
+                key_file,
+                wal_limit: target.wal_limit,
+            });
+            super::bench_pages::run(days, existing, samples, target).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Numbers { data, show } => return super::bench_numbers::run(&data, show),

@@ -31,44 +31,85 @@ const PAGES: [(&str, &str); 9] = [
     ("admin", "/admin"),
 ];
 
-pub async fn run(days: u32, samples: usize, target: Target) -> anyhow::Result<()> {
-    let fresh = fresh(&target).await?;
-    let app = Arc::new(App::new(
-        fresh.store.clone(),
-        Arc::new(Vault::generate()?),
-        Arc::new(SystemClock),
-    ));
-    let options = DemoOptions {
-        days,
-        ..DemoOptions::default()
+pub async fn run(
+    days: u32,
+    existing: Option<crate::DbArgs>,
+    samples: usize,
+    target: Target,
+) -> anyhow::Result<()> {
+    // Either a fresh demo city, or an installation a demo built before (a Beijing year).
+    let (app, store, _fresh) = match existing {
+        Some(db) => {
+            let installation = crate::context::Installation::open_existing(&db).await?;
+            if !sim::is_built(&installation.app) {
+                bail!(
+                    "{} holds no demo city; build one with `minsheng demo`",
+                    db.db
+                );
+            }
+            println!("Measuring {}.", db.db);
+            (installation.app, installation.store, None)
+        }
+        None => {
+            let fresh = fresh(&target).await?;
+            let app = Arc::new(App::new(
+                fresh.store.clone(),
+                Arc::new(Vault::generate()?),
+                Arc::new(SystemClock),
+            ));
+            let options = DemoOptions {
+                days,
+                ..DemoOptions::default()
+            };
+            let started = Instant::now();
+            let summary = sim::build(&app, app.now(), &options).await?;
+            println!(
+                "Demo city with {days} days of traffic built in {:.1} s ({} tickets).",
+                started.elapsed().as_secs_f64(),
+                summary.traffic.tickets
+            );
+            let store = fresh.store.clone();
+            (app, store, Some(fresh))
+        }
     };
-    let started = Instant::now();
-    let summary = sim::build(&app, app.now(), &options).await?;
-    println!(
-        "Demo city with {days} days of traffic built in {:.1} s ({} tickets).",
-        started.elapsed().as_secs_f64(),
-        summary.traffic.tickets
-    );
     let server = Server::start(app.clone()).await?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()?;
     let (ticket, pending) = sample_tickets(&app).await?;
+    let (busiest, open) = busiest_unit(&app).await?;
+    let month = app
+        .now()
+        .to_zoned_datetime(app.registry().rules.calendar.zone().clone())
+        .strftime("%Y-%m")
+        .to_string();
+    println!("The unit with the most open tickets: {busiest} ({open} open).");
+    let mut pages: Vec<(String, String)> = PAGES
+        .iter()
+        .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
+        .collect();
+    pages.push((format!("h-{busiest}"), "/unit".to_owned()));
+    pages.push((format!("m-{busiest}"), "/unit".to_owned()));
+    pages.push((
+        "supervisor".to_owned(),
+        format!("/api/v1/kpi?month={month}"),
+    ));
     println!(
         "{:<12} {:<28} {:>8} {:>8} {:>8} {:>9}",
         "user", "page", "p50 ms", "p95 ms", "max ms", "KiB"
     );
-    for (user, path) in PAGES {
+    for (user, path) in pages {
         let path = path
             .replace("{ticket}", &ticket)
             .replace("{pending}", &pending);
-        let session = session(&app, user).await?;
+        let session = session(&app, &user).await?;
         let url = format!("{}{path}", server.base);
         let get = || {
             client
                 .get(&url)
                 .header("cookie", format!("ms_session={session}"))
+                .bearer_auth(&session)
                 .send()
         };
         let mut size = 0;
@@ -97,8 +138,29 @@ pub async fn run(days: u32, samples: usize, target: Target) -> anyhow::Result<()
         );
     }
     server.stop().await;
-    fresh.store.close().await;
+    store.close().await;
     Ok(())
+}
+
+/// The unit holding the most open tickets (as lead or co-unit), and how many: its inbox is the
+/// heaviest.
+async fn busiest_unit(app: &App) -> anyhow::Result<(String, u64)> {
+    let now = app.now();
+    let mut busiest = (String::new(), 0);
+    for unit in app.registry().units.keys() {
+        let open: u64 = app
+            .store()
+            .status_counts(Some(unit.clone()), now)
+            .await?
+            .iter()
+            .filter(|c| !c.status.is_terminal())
+            .map(|c| c.count)
+            .sum();
+        if open > busiest.1 {
+            busiest = (unit.to_string(), open);
+        }
+    }
+    Ok(busiest)
 }
 
 /// A session cookie's value is an ordinary login token.

@@ -15,15 +15,37 @@ use crate::context::Installation;
 pub struct Args {
     #[command(flatten)]
     pub db: DbArgs,
-    /// Days of traffic, ending now.
-    #[arg(long, default_value_t = 30)]
-    pub days: u32,
-    /// Requests on an average weekday.
-    #[arg(long, default_value_t = 400)]
-    pub per_day: u32,
+    /// How big a city: `city` (30 days, 400 requests a weekday) or `beijing` (a year of Beijing's
+    /// hotline: 365 days, 32,000 requests a weekday, about 11 million requests).
+    #[arg(long, value_enum, default_value_t = Scale::City)]
+    pub scale: Scale,
+    /// Days of traffic, ending now (default: the scale's).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Requests on an average weekday (default: the scale's).
+    #[arg(long)]
+    pub per_day: Option<u32>,
     /// Seed of the simulation (the same seed gives the same city and traffic shape).
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Scale {
+    City,
+    Beijing,
+}
+
+impl Scale {
+    /// (days, requests on an average weekday)
+    fn shape(self) -> (u32, u32) {
+        match self {
+            Scale::City => (30, 400),
+            // Beijing's hotline took 11 M requests in 2020: with the demo's weekday, weekend and
+            // holiday factors (about 0.94 of a weekday on average) that is 32,000 a weekday.
+            Scale::Beijing => (365, 32_000),
+        }
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -37,12 +59,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     build_and_report(
         &installation.app,
         &DemoOptions {
-            days: args.days,
-            per_day: args.per_day,
+            days: args.days.unwrap_or(args.scale.shape().0),
+            per_day: args.per_day.unwrap_or(args.scale.shape().1),
             seed: args.seed,
         },
     )
     .await?;
+    print_footprint(&installation).await;
     println!("Start it with: minsheng serve --db <the same --db>");
     installation.close().await;
     Ok(ExitCode::SUCCESS)
@@ -72,6 +95,24 @@ pub async fn build_and_report(app: &App, options: &DemoOptions) -> anyhow::Resul
         );
     }
     Ok(())
+}
+
+/// What the build took: the database's size on disk and this process's peak memory.
+async fn print_footprint(installation: &Installation) {
+    match installation.store.database_bytes().await {
+        Ok(bytes) => println!("Database: {:.1} MiB.", bytes as f64 / 1048576.0),
+        Err(error) => println!("Database size unknown: {error}"),
+    }
+    if let Some(kib) = peak_rss_kib() {
+        println!("Peak memory (RSS): {:.1} MiB.", kib as f64 / 1024.0);
+    }
+}
+
+/// `VmHWM` of /proc/self/status (Linux), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 pub fn print_logins(address: SocketAddr) {

@@ -19,9 +19,9 @@ pub struct Args {
     pub month: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Count from the projections (fast) or straight from the audit log (what anyone holding
-    /// the log can recompute).
-    #[arg(long, value_enum, default_value_t = Source::Projections)]
+    /// Count from the per unit × day rollups (fast), a scan of the ticket projections, or
+    /// straight from the audit log (what anyone holding the log can recompute).
+    #[arg(long, value_enum, default_value_t = Source::Rollups)]
     pub source: Source,
 }
 
@@ -34,6 +34,7 @@ pub enum Format {
 
 #[derive(clap::ValueEnum, Clone, Copy)]
 pub enum Source {
+    Rollups,
     Projections,
     Log,
 }
@@ -47,6 +48,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         roles: [Role::Supervisor].into(),
     };
     let source = match args.source {
+        Source::Rollups => KpiSource::Rollups,
         Source::Projections => KpiSource::Projections,
         Source::Log => KpiSource::Log,
     };
@@ -105,7 +107,8 @@ pub fn table(report: &KpiReport) -> String {
         "KPI {} ({}), composite = {}% response + {}% resolution + {}% satisfaction; rates in %\n\n",
         report.month,
         match report.source {
-            KpiSource::Projections => "from the projections",
+            KpiSource::Rollups => "from the rollups",
+            KpiSource::Projections => "from the ticket projections",
             KpiSource::Log => "recomputed from the audit log",
         },
         w.response,

@@ -61,7 +61,7 @@ async fn every_action_then_rebuild(backend: Backend) {
         stderr(&out)
     );
     assert!(
-        stdout(&out).contains("The projections matched the log exactly."),
+        stdout(&out).contains("The projections and KPI rollups matched the log exactly."),
         "{}",
         stdout(&out)
     );
@@ -102,66 +102,61 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     t.act(
         &roads,
         &no,
-        "return-request",
+        "request_return",
         json!({"reason": "路灯属城管局职责", "rule": "《派单目录》城市照明类第2项"}),
     )
     .await;
     t.act(
         &dispatcher,
         &no,
-        "return-decision",
+        "decide_return",
         json!({"approve": false, "note": "先核实现场"}),
     )
     .await;
     t.act(
         &roads,
         &no,
-        "return-request",
+        "request_return",
         json!({"reason": "现场核实属城市照明", "rule": "《派单目录》城市照明类第2项"}),
     )
     .await;
-    t.act(
-        &dispatcher,
-        &no,
-        "return-decision",
-        json!({"approve": true}),
-    )
-    .await;
+    t.act(&dispatcher, &no, "decide_return", json!({"approve": true}))
+        .await;
     t.act(&dispatcher, &no, "dispatch", json!({"lead": "cgj"}))
         .await;
     t.act(&lights, &no, "sign", json!({})).await;
     t.act(
         &lights,
         &no,
-        "notes",
+        "add_note",
         json!({"text": "已电话联系市民，另留号码13987654321", "contacted_citizen": true}),
     )
     .await;
     t.act(
         &lights,
         &no,
-        "extension-request",
+        "request_extension",
         json!({"working_days": 3, "reason": "需更换电缆"}),
     )
     .await;
     t.act(
         &dispatcher,
         &no,
-        "extension-decision",
+        "decide_extension",
         json!({"approve": false, "note": "不符合延期条件"}),
     )
     .await;
     t.act(
         &lights,
         &no,
-        "extension-request",
+        "request_extension",
         json!({"working_days": 2, "reason": "电缆到货需两天"}),
     )
     .await;
     t.act(
         &dispatcher,
         &no,
-        "extension-decision",
+        "decide_extension",
         json!({"approve": true}),
     )
     .await;
@@ -179,13 +174,13 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     let (status, revealed) = t
         .post(
             Some(&followup),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "follow_up_call", "reason": "回访核实"}),
         )
         .await;
     assert!(status.is_success(), "{revealed}");
     let reopened = t
-        .act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": false, "satisfaction": "dissatisfied", "comment": "灯还是不亮"}))
+        .act(&followup, &no, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": false, "satisfaction": "dissatisfied", "comment": "灯还是不亮"}))
         .await;
     assert_eq!(reopened["status"], "dispatched");
     t.act(&lights, &no, "sign", json!({})).await;
@@ -197,7 +192,7 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     )
     .await;
     let closed = t
-        .act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
+        .act(&followup, &no, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
         .await;
     assert_eq!(closed["status"], "closed");
 
@@ -225,7 +220,7 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     t.act(
         &followup,
         &unreached,
-        "follow-up",
+        "record_follow_up",
         json!({"reached": false, "comment": "无人接听"}),
     )
     .await;
@@ -234,7 +229,7 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     t.act(
         &operator,
         &fire,
-        "hand-off",
+        "hand_off",
         json!({"to": "119", "note": "已转119"}),
     )
     .await;
@@ -249,7 +244,7 @@ async fn take_tickets_through_every_action(t: &TestApp) -> Vec<String> {
     t.act(
         &operator,
         &later,
-        "answer-on-call",
+        "answer_on_call",
         json!({"answer": "已告知报修渠道"}),
     )
     .await;
@@ -382,7 +377,9 @@ const BACK_TO_VERSION_4: &str = "DELETE FROM schema_migrations WHERE version >= 
      DROP TABLE list_sightings;
      DROP INDEX log_unticketed_by_time;
      DROP INDEX log_unticketed_by_actor;
-     DROP TABLE written_numbers;";
+     DROP TABLE written_numbers;
+     DROP TABLE kpi_unit_day;
+     DROP TABLE kpi_hotline_day;";
 
 /// Writes the states back and forgets that the upgrade step ran.
 async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&str>)]) {

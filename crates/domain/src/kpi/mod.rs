@@ -5,6 +5,7 @@
 
 mod from_events;
 mod from_tickets;
+mod marks;
 mod rank;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use crate::ticket::Channel;
 
 pub use from_events::{EventCounter, from_events};
 pub use from_tickets::from_tickets;
+pub use marks::{Mark, UnitMeasure, marks};
 pub use rank::{RankedUnit, Rates, rank};
 
 /// A half-open interval of time `[start, end)`.

@@ -44,20 +44,20 @@ pub enum Channel {
     Government,
 }
 
-impl Channel {
-    pub const ALL: [Channel; 10] = [
-        Self::Phone,
-        Self::Web,
-        Self::App,
-        Self::MiniProgram,
-        Self::Wechat,
-        Self::Sms,
-        Self::Email,
-        Self::Open311,
-        Self::Transfer110,
-        Self::Government,
-    ];
+crate::names::names!(Channel, "channel" {
+    Phone => "phone",
+    Web => "web",
+    App => "app",
+    MiniProgram => "mini_program",
+    Wechat => "wechat",
+    Sms => "sms",
+    Email => "email",
+    Open311 => "open311",
+    Transfer110 => "transfer110",
+    Government => "government",
+});
 
+impl Channel {
     pub fn zh(self) -> &'static str {
         match self {
             Self::Phone => "电话",

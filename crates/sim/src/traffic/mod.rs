@@ -18,8 +18,9 @@ use app::views::TicketView;
 use domain::ids::{TicketNo, UnitId};
 use domain::org::Actor;
 use domain::privacy::Contact;
+use domain::ticket::Status as TicketStatus;
 use domain::ticket::{Channel, ReplyClaim, Status, TicketAction};
-use jiff::civil::{Time, Weekday};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::{SignedDuration, Timestamp};
 use store::Registry;
 
@@ -27,6 +28,10 @@ use crate::city::City;
 use crate::scenarios::{Route, SCENARIOS, Scenario};
 
 use timing::{AVERAGE, Profile, phone, profile};
+
+/// The most commands submitted at once: well under the writer's queue (`store::QUEUE_CAPACITY`).
+const IN_FLIGHT: usize = 2048;
+const _: () = assert!(IN_FLIGHT < store::QUEUE_CAPACITY);
 
 /// How long one round of simultaneous work lasts, in simulated time.
 const ROUND: SignedDuration = SignedDuration::from_mins(10);
@@ -67,7 +72,8 @@ struct TicketSim {
     /// Where the dispatcher sent it this time.
     sent_to: Option<UnitId>,
     no: Option<TicketNo>,
-    view: Option<TicketView>,
+    /// What the last committed step left: status, lead unit, reply deadline.
+    seen: Option<Seen>,
     duplicate_of: Option<usize>,
     contact: Option<Contact>,
     confidential: bool,
@@ -77,6 +83,62 @@ struct TicketSim {
     claim: ReplyClaim,
     approve_extension: bool,
     reopened: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Seen {
+    status: TicketStatus,
+    lead: Option<UnitId>,
+    reply_by: Option<Timestamp>,
+}
+
+/// The simulated tickets by their place in arrival order. A finished ticket is forgotten (its
+/// slot emptied), so a year of traffic holds only the tickets still open.
+#[derive(Default)]
+struct Tickets(Vec<Option<Box<TicketSim>>>);
+
+impl Tickets {
+    fn push(&mut self, ticket: TicketSim) {
+        self.0.push(Some(Box::new(ticket)));
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&TicketSim> {
+        self.0.get(i).and_then(|t| t.as_deref())
+    }
+
+    fn forget(&mut self, i: usize) {
+        if let Some(slot) = self.0.get_mut(i) {
+            *slot = None;
+        }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &TicketSim> {
+        self.0.iter().filter_map(|t| t.as_deref())
+    }
+}
+
+/// Only tickets still open are indexed: `plan` drops a step for a forgotten one before any
+/// other code looks it up.
+impl std::ops::Index<usize> for Tickets {
+    type Output = TicketSim;
+
+    fn index(&self, i: usize) -> &TicketSim {
+        self.get(i)
+            .unwrap_or_else(|| unreachable!("ticket {i} was forgotten while a step was due"))
+    }
+}
+
+impl std::ops::IndexMut<usize> for Tickets {
+    fn index_mut(&mut self, i: usize) -> &mut TicketSim {
+        self.0
+            .get_mut(i)
+            .and_then(|t| t.as_deref_mut())
+            .unwrap_or_else(|| unreachable!("ticket {i} was forgotten while a step was due"))
+    }
 }
 
 struct Planned {
@@ -99,7 +161,7 @@ pub struct Traffic<'a> {
     actors: HashMap<String, Actor>,
     profiles: BTreeMap<UnitId, Profile>,
     streets: Vec<(UnitId, String, usize)>,
-    tickets: Vec<TicketSim>,
+    tickets: Tickets,
     agenda: BinaryHeap<Reverse<(Timestamp, u64, usize, StepKey)>>,
     counter: u64,
     frequent_callers: Vec<String>,
@@ -164,7 +226,7 @@ impl<'a> Traffic<'a> {
             actors,
             profiles,
             streets,
-            tickets: Vec::new(),
+            tickets: Tickets::default(),
             agenda: BinaryHeap::new(),
             counter: 0,
             frequent_callers,
@@ -175,8 +237,33 @@ impl<'a> Traffic<'a> {
     /// Simulates from `start` up to (not including) `end`, `per_day` requests on an average
     /// weekday.
     pub async fn run(mut self, start: Timestamp, end: Timestamp, per_day: u32) -> TrafficSummary {
-        self.schedule_arrivals(start, end, per_day);
-        while let Some(Reverse((first, ..))) = self.agenda.peek().copied() {
+        let registry = self.registry.clone();
+        let calendar = &registry.rules.calendar;
+        let (mut next_day, last_day) = (calendar.local_date(start), calendar.local_date(end));
+        loop {
+            // Arrivals are scheduled a day at a time, just ahead of the clock, so a year of
+            // traffic never holds more than a day of tickets not yet arrived.
+            while next_day <= last_day
+                && self.agenda.peek().is_none_or(|Reverse((first, ..))| {
+                    midnight(calendar, next_day).is_none_or(|m| m < *first + ROUND)
+                })
+            {
+                if self.summary.commands > 0 && next_day.weekday() == Weekday::Monday {
+                    tracing::info!(
+                        day = %next_day,
+                        tickets = self.summary.tickets,
+                        commands = self.summary.commands,
+                        refused = self.summary.refused,
+                        "simulating another week"
+                    );
+                }
+                self.schedule_arrivals(next_day, start, end, per_day);
+                let Ok(next) = next_day.tomorrow() else { break };
+                next_day = next;
+            }
+            let Some(Reverse((first, ..))) = self.agenda.peek().copied() else {
+                break;
+            };
             if first >= end {
                 break;
             }
@@ -194,7 +281,13 @@ impl<'a> Traffic<'a> {
                 .filter_map(|(at, ticket, step)| self.plan(ticket, step, at))
                 .collect();
             let app = self.app;
-            let results = futures::future::join_all(planned.iter().map(|p| execute(app, p))).await;
+            // Submitted concurrently (the store commits them in groups), but never more at once
+            // than the writer's queue holds: past that it refuses instead of waiting.
+            let mut results = Vec::with_capacity(planned.len());
+            for chunk in planned.chunks(IN_FLIGHT) {
+                results
+                    .extend(futures::future::join_all(chunk.iter().map(|p| execute(app, p))).await);
+            }
             for (planned, result) in planned.iter().zip(results) {
                 self.summary.commands += 1;
                 match result {
@@ -208,8 +301,8 @@ impl<'a> Traffic<'a> {
         }
         self.summary.still_open = self
             .tickets
-            .iter()
-            .filter(|t| t.view.as_ref().is_some_and(|v| !v.status.is_terminal()))
+            .live()
+            .filter(|t| t.seen.as_ref().is_some_and(|v| !v.status.is_terminal()))
             .count() as u64;
         self.summary
     }
@@ -220,7 +313,8 @@ impl<'a> Traffic<'a> {
             .push(Reverse((at, self.counter, ticket, StepKey::of(step))));
     }
 
-    fn schedule_arrivals(&mut self, start: Timestamp, end: Timestamp, per_day: u32) {
+    /// Schedules the arrivals of civil day `day` that fall in `[start, end)`.
+    fn schedule_arrivals(&mut self, day: Date, start: Timestamp, end: Timestamp, per_day: u32) {
         const HOURS: [f64; 24] = [
             1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 3.0, 6.0, 8.0, 8.5, 8.0, 6.0, 5.5, 7.0, 7.5, 7.0,
             6.0, 5.0, 4.5, 4.0, 3.2, 2.4, 1.6,
@@ -229,9 +323,7 @@ impl<'a> Traffic<'a> {
         let registry = self.registry.clone();
         let calendar = &registry.rules.calendar;
         let zone = calendar.zone().clone();
-        let mut day = calendar.local_date(start);
-        let last = calendar.local_date(end);
-        while day <= last {
+        {
             let factor = match day.weekday() {
                 Weekday::Monday => 1.15,
                 Weekday::Saturday => 0.75,
@@ -260,8 +352,6 @@ impl<'a> Traffic<'a> {
                     self.push(at, ticket, Step::Arrive);
                 }
             }
-            let Ok(next) = day.tomorrow() else { break };
-            day = next;
         }
     }
 
@@ -298,7 +388,7 @@ impl<'a> Traffic<'a> {
             correct,
             sent_to: None,
             no: None,
-            view: None,
+            seen: None,
             duplicate_of: None,
             contact,
             confidential,
@@ -320,9 +410,16 @@ impl<'a> Traffic<'a> {
             self.tickets[i].no = TicketNo::parse(&view.no).ok();
         }
         let status = view.status;
-        self.tickets[i].view = Some(view);
+        self.tickets[i].seen = Some(Seen {
+            status,
+            lead: view.lead_unit.as_ref().map(|u| u.id.clone()),
+            reply_by: view.reply_by,
+        });
         let next = match (planned.step, status) {
-            (_, s) if s.is_terminal() => None,
+            (_, s) if s.is_terminal() => {
+                self.tickets.forget(i);
+                None
+            }
             // Now and then an emergency turns out to be a matter for 110/119/120.
             (Step::Arrive, _)
                 if self.tickets[i].scenario.tier == "emergency" && self.rng.f64() < 0.15 =>
@@ -341,11 +438,7 @@ impl<'a> Traffic<'a> {
                 if planned.step == Step::FollowUp {
                     self.tickets[i].reopened += 1;
                 }
-                let unit = self.tickets[i]
-                    .view
-                    .as_ref()
-                    .and_then(|v| v.lead_unit.as_ref())
-                    .map(|u| u.id.clone());
+                let unit = self.tickets[i].seen.as_ref().and_then(|v| v.lead.clone());
                 let profile = unit
                     .and_then(|u| self.profiles.get(&u).copied())
                     .unwrap_or(AVERAGE);
@@ -420,6 +513,13 @@ async fn execute(app: &App, planned: &Planned) -> app::AppResult<TicketView> {
                 .await
         }
     }
+}
+
+fn midnight(calendar: &domain::calendar::WorkCalendar, day: Date) -> Option<Timestamp> {
+    calendar
+        .zone()
+        .to_timestamp(day.to_datetime(Time::midnight()))
+        .ok()
 }
 
 pub(super) fn minutes(rng: &mut fastrand::Rng, low: i64, high: i64) -> SignedDuration {

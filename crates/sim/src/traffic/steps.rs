@@ -41,30 +41,25 @@ impl Traffic<'_> {
     /// Turns a due step into a concrete command, or drops it when the ticket has moved on.
     pub(super) fn plan(&mut self, ticket: usize, step: Step, at: Timestamp) -> Option<Planned> {
         let dispatchers = ["dispatcher", "dispatcher2"];
-        let t = &self.tickets[ticket];
+        // A finished ticket is forgotten; a step still due for it has nothing to do.
+        let t = self.tickets.get(ticket)?;
         let scenario = t.scenario;
         let street = t.street;
         let no = t.no;
-        let lead = t
-            .view
-            .as_ref()
-            .and_then(|v| v.lead_unit.as_ref())
-            .map(|u| u.id.clone());
+        let lead = t.seen.as_ref().and_then(|v| v.lead.clone());
         let (actor, op) = match step {
             Step::Arrive => {
                 // A few callers report what someone reported shortly before: the dispatcher will
                 // merge them.
                 let duplicate_of = (self.rng.f64() < 0.05)
                     .then(|| {
-                        self.tickets[..ticket]
-                            .iter()
-                            .enumerate()
+                        (ticket.saturating_sub(300)..ticket)
                             .rev()
-                            .take(300)
+                            .filter_map(|i| self.tickets.get(i).map(|other| (i, other)))
                             .find(|(_, other)| {
                                 std::ptr::eq(other.scenario, scenario)
                                     && other.street == street
-                                    && other.view.as_ref().is_some_and(|v| !v.status.is_terminal())
+                                    && other.seen.as_ref().is_some_and(|v| !v.status.is_terminal())
                             })
                     })
                     .flatten()
@@ -150,7 +145,7 @@ impl Traffic<'_> {
                 )
             }
             Step::Merge => {
-                let target = self.tickets[t.duplicate_of?].no?;
+                let target = self.tickets.get(t.duplicate_of?)?.no?;
                 (
                     self.one_of(&dispatchers),
                     Op::Act(no?, TicketAction::Merge { into: target }),
@@ -306,10 +301,10 @@ impl Traffic<'_> {
         }
         let t = &self.tickets[ticket];
         let profile = t
-            .view
+            .seen
             .as_ref()
-            .and_then(|v| v.lead_unit.as_ref())
-            .and_then(|u| self.profiles.get(&u.id))
+            .and_then(|v| v.lead.as_ref())
+            .and_then(|u| self.profiles.get(u))
             .copied()
             .unwrap_or(AVERAGE);
         let bonus = 0.1 * f64::from(t.reopened);

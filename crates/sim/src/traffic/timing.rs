@@ -61,15 +61,16 @@ impl Traffic<'_> {
     /// After signing: when the unit will contact the citizen, ask for more time, be urged, and
     /// reply, given its profile and the deadlines on the ticket.
     pub(super) fn plan_handling(&mut self, i: usize, signed: Timestamp) {
-        let view = self.tickets[i].view.clone();
-        let Some(view) = view else { return };
-        let profile = view
-            .lead_unit
+        let Some(seen) = self.tickets[i].seen.clone() else {
+            return;
+        };
+        let profile = seen
+            .lead
             .as_ref()
-            .and_then(|u| self.profiles.get(&u.id))
+            .and_then(|u| self.profiles.get(u))
             .copied()
             .unwrap_or(AVERAGE);
-        let reply_by = view
+        let reply_by = seen
             .reply_by
             .unwrap_or(signed + SignedDuration::from_hours(48));
         let window = reply_by.duration_since(signed).as_secs().max(3600);
@@ -105,7 +106,8 @@ impl Traffic<'_> {
             let late = deadline + SignedDuration::from_hours(self.rng.i64(3..96));
             if self.rng.f64() < 0.7 {
                 plan.push((deadline + minutes(&mut self.rng, 60, 170), Step::Urge));
-                if self.rng.f64() < 0.15 {
+                // Supervision (督办) stays on a ticket once put there, reopened or not.
+                if self.rng.f64() < 0.15 && self.tickets[i].reopened == 0 {
                     plan.push((deadline + minutes(&mut self.rng, 175, 179), Step::Supervise));
                 }
             }

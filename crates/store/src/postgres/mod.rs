@@ -4,6 +4,7 @@
 
 mod read;
 mod rebuild;
+mod rollups;
 mod schema;
 mod scratch;
 mod tx;
@@ -154,6 +155,7 @@ impl PgStore {
                         let mut conn = PgConnection::connect_with(&options).await?;
                         let chain = load_chain(&mut conn).await?;
                         let registry = Arc::new(load_registry(&mut conn).await?);
+                        rollups::fill_if_missing(&mut conn, &registry).await?;
                         Ok::<_, StoreError>((conn, chain, registry))
                     };
                     match start.await {
@@ -327,6 +329,13 @@ impl Store for PgStore {
         read::written_numbers(&self.pool, no).await
     }
 
+    async fn database_bytes(&self) -> StoreResult<u64> {
+        let (bytes,): (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(bytes as u64)
+    }
+
     async fn photo_bytes(&self) -> StoreResult<u64> {
         let (bytes,): (i64,) =
             sqlx::query_as("SELECT COALESCE(SUM(octet_length(ciphertext)), 0)::bigint FROM photos")
@@ -381,6 +390,10 @@ impl Store for PgStore {
 
     async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
         read::kpi_from_tickets(&self.pool, &periods).await
+    }
+
+    async fn kpi_from_rollups(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
+        rollups::counts(&self.pool, &self.registry(), &periods).await
     }
 
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {

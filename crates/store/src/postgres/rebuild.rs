@@ -13,13 +13,15 @@ use sqlx::{Connection, PgConnection};
 
 use super::TicketColumns;
 use super::tx::{write_rows, write_units};
-use crate::write::{Keys, LogRow, Replay, Rewrite, TicketRow, compare};
+use crate::registry::Registry;
+use crate::write::{Keys, LogRow, Replay, Rewrite, Rollups, TicketRow, compare};
 use crate::{RebuildReport, StoreError, StoreResult};
 
 pub(crate) async fn rebuild(
     conn: &mut PgConnection,
     options: &PgConnectOptions,
     rewrite: Rewrite,
+    registry: Option<&Registry>,
 ) -> StoreResult<RebuildReport> {
     let mut tx = conn.begin().await?;
     sqlx::query("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE")
@@ -33,6 +35,7 @@ pub(crate) async fn rebuild(
         ..Default::default()
     };
     let mut seen = HashSet::new();
+    let mut rollups = Rollups::default();
     // The log streams from a second connection while the first, holding the lock, writes.
     let mut reader = PgConnection::connect_with(options).await?;
     {
@@ -53,6 +56,7 @@ pub(crate) async fn rebuild(
             };
             done.extend(replay.push(row)?);
             if done.len() >= CHUNK {
+                count(&mut rollups, &done, registry);
                 settle(
                     &mut tx,
                     &std::mem::take(&mut done),
@@ -64,6 +68,7 @@ pub(crate) async fn rebuild(
             }
         }
         done.extend(replay.finish());
+        count(&mut rollups, &done, registry);
         settle(&mut tx, &done, rewrite, &mut report, &mut seen).await?;
     }
     let _ = reader.close().await;
@@ -95,8 +100,26 @@ pub(crate) async fn rebuild(
             .orphans
             .push(TicketNo::from_storage(no).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     }
+    if registry.is_some() {
+        let rollups = rollups.without_zeros();
+        report.rollup_days = super::rollups::load(&mut tx)
+            .await?
+            .differing_days(&rollups);
+        if !report.rollup_days.is_empty() {
+            super::rollups::replace(&mut tx, &rollups).await?;
+        }
+    }
     tx.commit().await?;
     Ok(report)
+}
+
+/// Adds rebuilt tickets to the rollups' recount (when there is a calendar to count days in).
+fn count(rollups: &mut Rollups, tickets: &[Ticket], registry: Option<&Registry>) {
+    if let Some(registry) = registry {
+        for ticket in tickets {
+            rollups.add_ticket(ticket, &registry.rules.calendar, 1);
+        }
+    }
 }
 
 const CHUNK: usize = 1000;

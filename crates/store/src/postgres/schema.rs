@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, Step)] = &[
         7,
         Step::Sql(include_str!("migrations/0007_written_numbers.sql")),
     ),
+    (
+        8,
+        Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
+    ),
 ];
 
 /// Any constant works; it only has to be the same for every node.
@@ -85,7 +89,8 @@ pub(crate) async fn migrate(
             }
             Step::ProjectionsAtLogResolution => {
                 let report =
-                    super::rebuild::rebuild(&mut tx, options, Rewrite::FinerTimesOnly).await?;
+                    super::rebuild::rebuild(&mut tx, options, Rewrite::FinerTimesOnly, None)
+                        .await?;
                 crate::write::report_upgrade(&report);
             }
         }
@@ -130,6 +135,7 @@ mod tests {
         (5, "a7cf4f73613441d6"),
         (6, "6d41fa3eaa1a65c6"),
         (7, "df78113a135490ec"),
+        (8, "47539240d6b6ba1b"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

@@ -461,6 +461,10 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn add_rollups(&mut self, rollups: &crate::write::Rollups) -> StoreResult<()> {
+        super::rollups::add(self.conn, rollups).await
+    }
+
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
         self.pending.outbox.push(item.clone());
         Ok(())

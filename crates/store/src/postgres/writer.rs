@@ -57,6 +57,7 @@ impl Writer {
                                     &mut self.conn,
                                     &self.options,
                                     crate::write::Rewrite::Everything,
+                                    Some(&self.registry),
                                 )
                                 .await,
                             );

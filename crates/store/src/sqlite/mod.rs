@@ -7,6 +7,7 @@ mod chain;
 mod checkpoint;
 mod read;
 mod rebuild;
+mod rollups;
 mod rows;
 mod schema;
 mod sync;
@@ -99,6 +100,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let chain = chain::load_chain(&conn)?;
         let registry = Arc::new(chain::load_registry(&conn)?);
+        rollups::fill_if_missing(&mut conn, &registry)?;
         let published = Arc::new(RwLock::new(registry.clone()));
         let readers = ReadPool::open(&path, options.readers.max(1))?;
         let (jobs, receiver) = queue(options.queue_capacity);
@@ -215,6 +217,15 @@ impl Store for SqliteStore {
         self.read(move |c| read::written_numbers(c, no)).await
     }
 
+    async fn database_bytes(&self) -> StoreResult<u64> {
+        let size = |suffix: &str| {
+            let mut path = self.path.clone().into_os_string();
+            path.push(suffix);
+            std::fs::metadata(path).map_or(0, |m| m.len())
+        };
+        Ok(size("") + size("-wal"))
+    }
+
     async fn photo_bytes(&self) -> StoreResult<u64> {
         self.read(|c| {
             let bytes: i64 = c.query_row(
@@ -284,6 +295,12 @@ impl Store for SqliteStore {
 
     async fn kpi_from_tickets_each(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
         self.read(move |c| read::kpi_from_tickets(c, &periods))
+            .await
+    }
+
+    async fn kpi_from_rollups(&self, periods: Vec<Period>) -> StoreResult<Vec<KpiCounts>> {
+        let registry = self.registry();
+        self.read(move |c| rollups::counts(c, &registry, &periods))
             .await
     }
 

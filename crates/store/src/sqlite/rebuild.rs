@@ -8,10 +8,17 @@ use domain::ticket::Ticket;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::rows::read_row;
-use crate::write::{LogRow, Replay, Rewrite, TicketRow, compare};
+use crate::registry::Registry;
+use crate::write::{LogRow, Replay, Rewrite, Rollups, TicketRow, compare};
 use crate::{RebuildReport, StoreError, StoreResult};
 
-pub(crate) fn rebuild(conn: &mut Connection, rewrite: Rewrite) -> StoreResult<RebuildReport> {
+/// `registry` is the calendar the KPI rollups are counted in; without one (the upgrade step, run
+/// before the registry is loaded) the rollups are left alone.
+pub(crate) fn rebuild(
+    conn: &mut Connection,
+    rewrite: Rewrite,
+    registry: Option<&Registry>,
+) -> StoreResult<RebuildReport> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entries: i64 = tx.query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))?;
     let mut report = RebuildReport {
@@ -19,6 +26,7 @@ pub(crate) fn rebuild(conn: &mut Connection, rewrite: Rewrite) -> StoreResult<Re
         ..Default::default()
     };
     let mut seen: HashSet<i64> = HashSet::new();
+    let mut rollups = Rollups::default();
     {
         let mut stmt = tx.prepare("SELECT seq, at, actor, ticket, kind, body FROM log WHERE ticket IS NOT NULL ORDER BY ticket, seq")?;
         let mut rows = stmt.query([])?;
@@ -34,10 +42,12 @@ pub(crate) fn rebuild(conn: &mut Connection, rewrite: Rewrite) -> StoreResult<Re
             };
             if let Some(done) = replay.push(row)? {
                 settle(&tx, &done, rewrite, &mut report, &mut seen)?;
+                count(&mut rollups, &done, registry);
             }
         }
         if let Some(done) = replay.finish() {
             settle(&tx, &done, rewrite, &mut report, &mut seen)?;
+            count(&mut rollups, &done, registry);
         }
     }
     if rewrite == Rewrite::FinerTimesOnly {
@@ -56,8 +66,21 @@ pub(crate) fn rebuild(conn: &mut Connection, rewrite: Rewrite) -> StoreResult<Re
             .orphans
             .push(TicketNo::from_storage(no).map_err(|e| StoreError::Corrupt(e.to_string()))?);
     }
+    if registry.is_some() {
+        let rollups = rollups.without_zeros();
+        report.rollup_days = super::rollups::load(&tx)?.differing_days(&rollups);
+        if !report.rollup_days.is_empty() {
+            super::rollups::replace(&tx, &rollups)?;
+        }
+    }
     tx.commit()?;
     Ok(report)
+}
+
+fn count(rollups: &mut Rollups, ticket: &Ticket, registry: Option<&Registry>) {
+    if let Some(registry) = registry {
+        rollups.add_ticket(ticket, &registry.rules.calendar, 1);
+    }
 }
 
 /// Compares a rebuilt ticket with its stored projection and writes it if they differ.

@@ -23,6 +23,10 @@ const MIGRATIONS: &[(i64, Step)] = &[
         7,
         Step::Sql(include_str!("migrations/0007_written_numbers.sql")),
     ),
+    (
+        8,
+        Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
+    ),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -60,7 +64,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             Step::ProjectionsAtLogResolution => {
                 // Commits on its own; if the process stops before the version is recorded, the
                 // next start repeats it, which rewrites nothing more.
-                let report = super::rebuild::rebuild(conn, Rewrite::FinerTimesOnly)?;
+                let report = super::rebuild::rebuild(conn, Rewrite::FinerTimesOnly, None)?;
                 crate::write::report_upgrade(&report);
                 record(conn, *version, step)?;
             }
@@ -110,6 +114,7 @@ mod tests {
         (5, "a7cf4f73613441d6"),
         (6, "1475a47c5a51019d"),
         (7, "1f25b3ae1f101f80"),
+        (8, "d00c1ab85efc116c"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

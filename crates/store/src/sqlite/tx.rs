@@ -197,6 +197,10 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn add_rollups(&mut self, rollups: &crate::write::Rollups) -> StoreResult<()> {
+        super::rollups::add(self.0, rollups)
+    }
+
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {
         self.0
             .prepare_cached(

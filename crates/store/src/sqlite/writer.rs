@@ -238,10 +238,16 @@ impl Writer {
 
     fn rebuild(&mut self) -> StoreResult<RebuildReport> {
         self.cache.clear();
-        let report = super::rebuild::rebuild(&mut self.conn, crate::write::Rewrite::Everything)?;
+        // The registry is a fold of the log alone; the rollups are counted in its calendar.
+        let registry = load_registry(&self.conn)?;
+        let report = super::rebuild::rebuild(
+            &mut self.conn,
+            crate::write::Rewrite::Everything,
+            Some(&registry),
+        )?;
         // Rebuilt projections are written without fsync like every commit; make them durable.
         self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);")?;
-        self.registry = Arc::new(load_registry(&self.conn)?);
+        self.registry = Arc::new(registry);
         self.publish();
         Ok(report)
     }

@@ -13,6 +13,7 @@ mod plan;
 mod projection;
 mod queue;
 mod replay;
+pub(crate) mod rollup;
 
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
@@ -21,6 +22,7 @@ pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets};
 pub use queue::QUEUE_CAPACITY;
 pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
 pub(crate) use replay::{LogRow, Replay, Rewrite, compare, report_upgrade};
+pub(crate) use rollup::{RollupSql, Rollups, whole_days};
 
 use domain::audit::ChainHead;
 use domain::ids::{TicketNo, UserId};
@@ -88,6 +90,8 @@ pub(crate) trait WriteTx {
     async fn revoke_token(&mut self, id: &str, user: &str, at: Timestamp) -> StoreResult<()>;
     /// Revokes every token of `user` not yet revoked (a new password ends all sessions).
     async fn revoke_user_tokens(&mut self, user: &str, at: Timestamp) -> StoreResult<()>;
+    /// Adds a batch's difference to the KPI rollups.
+    async fn add_rollups(&mut self, rollups: &Rollups) -> StoreResult<()>;
     /// A new message for the citizen, due at once.
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()>;
     /// One delivery attempt; false when the message is unknown or already settled.

@@ -15,7 +15,7 @@ use domain::ticket::{Context, Ticket, TicketCommand, TicketEvent, decide};
 use domain::time::LogTime;
 use jiff::Timestamp;
 
-use super::{Chain, Keys, TicketCache, TicketRow, WriteTx};
+use super::{Chain, Keys, Rollups, TicketCache, TicketRow, WriteTx};
 use crate::registry::{REGISTRY_KINDS, Registry};
 use crate::{Command, Committed, SealedContact, Secret, StoreError, StoreResult, Submission};
 
@@ -39,6 +39,8 @@ pub(crate) enum Plan<'a> {
         events: Vec<(TicketNo, TicketEvent, Recorded)>,
         /// State after the events, with the projection keys before them (none for a new ticket).
         tickets: BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
+        /// What the events change in the KPI rollups.
+        rollups: Rollups,
     },
     Admin {
         at: LogTime,
@@ -80,11 +82,19 @@ pub(crate) async fn write_batch<T: WriteTx>(
 ) -> StoreResult<Vec<StoreResult<Committed>>> {
     catch_up(tx, chain, registry, cache).await?;
     let mut results = Vec::with_capacity(batch.len());
+    let mut rollups = Rollups::default();
     for submission in batch {
         match prepare(tx, cache, chain, registry, submission).await {
-            Ok(plan) => results.push(Ok(record(tx, cache, chain, registry, plan).await?)),
+            Ok(plan) => results.push(Ok(
+                record(tx, cache, chain, registry, &mut rollups, plan).await?
+            )),
             Err(refused) => results.push(Err(refused)),
         }
+    }
+    // The batch's commands add to the same few unit × day rows: written once, summed.
+    let rollups = rollups.without_zeros();
+    if !rollups.is_empty() {
+        tx.add_rollups(&rollups).await?;
     }
     tx.save_head(chain).await?;
     Ok(results)
@@ -165,7 +175,8 @@ async fn prepare<'a, T: WriteTx>(
                 answer_on_call: answer_on_call.clone(),
                 sealed: listed(numbers),
             };
-            let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
+            let (events, tickets, rollups) =
+                decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
                 no,
                 at,
@@ -174,6 +185,7 @@ async fn prepare<'a, T: WriteTx>(
                 numbers: numbers.as_ref(),
                 events,
                 tickets,
+                rollups,
             })
         }
         Command::Ticket {
@@ -186,7 +198,8 @@ async fn prepare<'a, T: WriteTx>(
                 action: action.clone(),
                 sealed: listed(numbers),
             };
-            let (events, tickets) = decide_ticket(tx, cache, registry, actor, at, &command).await?;
+            let (events, tickets, rollups) =
+                decide_ticket(tx, cache, registry, actor, at, &command).await?;
             Ok(Plan::Ticket {
                 no: *no,
                 at,
@@ -195,6 +208,7 @@ async fn prepare<'a, T: WriteTx>(
                 numbers: numbers.as_ref(),
                 events,
                 tickets,
+                rollups,
             })
         }
         Command::Admin { command, secret } => {
@@ -299,6 +313,7 @@ fn only_the_server(actor: &Actor) -> StoreResult<()> {
 type Decided = (
     Vec<(TicketNo, TicketEvent, Recorded)>,
     BTreeMap<TicketNo, (Ticket, Option<Keys>)>,
+    Rollups,
 );
 
 /// The event with the bytes the log will hold for it, and read back from them.
@@ -333,6 +348,14 @@ async fn decide_ticket<T: WriteTx>(
         now: at.timestamp(),
     };
     let events = decide(&ctx, command, &current)?;
+    let calendar = &registry.rules.calendar;
+    let mut rollups = Rollups::default();
+    let changes_state = events.iter().any(|(_, e)| e.changes_state());
+    if changes_state {
+        for ticket in current.values() {
+            rollups.add_ticket(ticket, calendar, -1);
+        }
+    }
     let mut tickets: BTreeMap<TicketNo, (Ticket, Option<Keys>)> = current
         .into_iter()
         .map(|(no, t)| {
@@ -360,7 +383,12 @@ async fn decide_ticket<T: WriteTx>(
         }
         recorded.push((no, event, logged));
     }
-    Ok((recorded, tickets))
+    if changes_state {
+        for (ticket, _) in tickets.values() {
+            rollups.add_ticket(ticket, calendar, 1);
+        }
+    }
+    Ok((recorded, tickets, rollups))
 }
 
 /// Writes a decided command. An error here leaves the transaction half-written: the caller
@@ -370,6 +398,7 @@ async fn record<T: WriteTx>(
     cache: &mut TicketCache,
     chain: &mut Chain,
     registry: &mut Arc<Registry>,
+    rollups: &mut Rollups,
     plan: Plan<'_>,
 ) -> StoreResult<Committed> {
     match plan {
@@ -381,7 +410,9 @@ async fn record<T: WriteTx>(
             numbers,
             events,
             tickets,
+            rollups: changed,
         } => {
+            rollups.merge(changed);
             if let Some((day, counter, contact, photo)) = receive {
                 tx.set_day_counter(&day, counter).await?;
                 if let Some(contact) = contact {

@@ -5,8 +5,10 @@
 use domain::time::LogTime;
 use std::sync::Arc;
 
+use domain::kpi::Period;
 use domain::ticket::{Status, TicketAction};
 use futures::future::join_all;
+use jiff::Timestamp;
 use sqlx::Connection as _;
 use store::postgres::{PgOptions, PgStore, Scratch};
 use store::{Store, TicketQuery};
@@ -196,6 +198,47 @@ async fn rebuild_repairs_projections_and_the_log_refuses_edits() {
     );
     assert_eq!(reopened.registry().units.len(), 3);
     assert!(reopened.verify_log(None).await.unwrap().is_ok());
+    reopened.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_recounts_rollups_edited_behind_the_logs_back() {
+    let Some(schema) = scratch().await else {
+        return;
+    };
+    let store = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    bootstrap(&store).await;
+    let no = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), no, dispatch("roads"))
+        .await
+        .unwrap();
+    let day = Period {
+        start: Timestamp::from_second(1_795_622_400).unwrap(), // 2026-11-26 00:00 Beijing
+        end: Timestamp::from_second(1_795_708_800).unwrap(),
+    };
+    let honest = store.kpi_from_rollups(vec![day]).await.unwrap();
+    assert_eq!(honest[0].units[&unit("roads")].dispatched, 1);
+    sqlx::query("UPDATE kpi_unit_day SET dispatched = 40, solved = 40")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_ne!(store.kpi_from_rollups(vec![day]).await.unwrap(), honest);
+    let report = store.rebuild().await.unwrap();
+    assert_eq!(report.rollup_days, ["2026-11-26".parse().unwrap()]);
+    assert_eq!(store.kpi_from_rollups(vec![day]).await.unwrap(), honest);
+    store.close().await;
+
+    // A database written before the rollups existed has them filled once at start.
+    sqlx::raw_sql("DELETE FROM kpi_unit_day; DELETE FROM kpi_hotline_day;")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let reopened = PgStore::open(&schema.url(), PgOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(reopened.kpi_from_rollups(vec![day]).await.unwrap(), honest);
     reopened.close().await;
 }
 

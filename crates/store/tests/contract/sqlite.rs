@@ -3,7 +3,9 @@
 use domain::time::LogTime;
 use std::sync::Arc;
 
+use domain::kpi::Period;
 use domain::ticket::{Status, TicketAction};
+use jiff::Timestamp;
 use store::sqlite::{SqliteOptions, SqliteStore};
 use store::{Store, TicketQuery};
 use tempfile::TempDir;
@@ -142,6 +144,47 @@ async fn rebuild_repairs_a_projection_edited_behind_the_logs_back() {
     );
     assert!(store.rebuild().await.unwrap().differing.is_empty());
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_recounts_rollups_edited_behind_the_logs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    let no = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), no, dispatch("roads"))
+        .await
+        .unwrap();
+    let day = Period {
+        start: Timestamp::from_second(1_795_622_400).unwrap(), // 2026-11-26 00:00 Beijing
+        end: Timestamp::from_second(1_795_708_800).unwrap(),
+    };
+    let honest = store.kpi_from_rollups(vec![day]).await.unwrap();
+    assert_eq!(honest[0].units[&unit("roads")].dispatched, 1);
+    let forged = rusqlite::Connection::open(&path).unwrap();
+    forged
+        .execute_batch("UPDATE kpi_unit_day SET dispatched = 40, solved = 40")
+        .unwrap();
+    drop(forged);
+    assert_ne!(store.kpi_from_rollups(vec![day]).await.unwrap(), honest);
+
+    let report = store.rebuild().await.unwrap();
+    assert_eq!(report.rollup_days, ["2026-11-26".parse().unwrap()]);
+    assert!(report.differing.is_empty());
+    assert_eq!(store.kpi_from_rollups(vec![day]).await.unwrap(), honest);
+    assert!(store.rebuild().await.unwrap().rollup_days.is_empty());
+    store.close().await;
+
+    // A database written before the rollups existed has them filled once at start.
+    let emptied = rusqlite::Connection::open(&path).unwrap();
+    emptied
+        .execute_batch("DELETE FROM kpi_unit_day; DELETE FROM kpi_hotline_day;")
+        .unwrap();
+    drop(emptied);
+    let reopened = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    assert_eq!(reopened.kpi_from_rollups(vec![day]).await.unwrap(), honest);
+    reopened.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use domain::ids::{TicketNo, UserId};
 use domain::kpi::Period;
 use domain::ticket::{FollowUpOutcome, ReplyClaim, Satisfaction, Status, TicketAction};
 use futures::future::join_all;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use store::{Command, Secret, Store, StoreError, Submission};
 
 use crate::fixture::*;
@@ -458,6 +458,31 @@ pub async fn rebuild_reproduces_the_projections_and_kpis_agree(store: &dyn Store
     let from_log = store.kpi_from_log(period).await.unwrap();
     let from_tickets = store.kpi_from_tickets(period).await.unwrap();
     assert_eq!(from_log, from_tickets);
+    // The rollups count whole days: from midnight before the first ticket to a week later, and
+    // each of those days alone, they say what the log says.
+    let midnight = Timestamp::from_second(1_795_622_400).unwrap(); // 2026-11-26 00:00 Beijing
+    let days: Vec<Period> = (0..8)
+        .map(|d| Period {
+            start: midnight + SignedDuration::from_hours(24 * d),
+            end: midnight + SignedDuration::from_hours(24 * (d + 1)),
+        })
+        .collect();
+    let week = Period {
+        start: midnight,
+        end: midnight + SignedDuration::from_hours(24 * 8),
+    };
+    let mut periods = vec![week];
+    periods.extend(days.iter().copied());
+    let from_rollups = store.kpi_from_rollups(periods.clone()).await.unwrap();
+    for (period, rolled_up) in periods.iter().zip(&from_rollups) {
+        assert_eq!(
+            *rolled_up,
+            store.kpi_from_log(*period).await.unwrap(),
+            "{period:?}"
+        );
+    }
+    assert_eq!(from_rollups[0].hotline.received, 12);
+    assert!(report.rollup_days.is_empty(), "{:?}", report.rollup_days);
     let roads = &from_log.units[&unit("roads")];
     assert_eq!(roads.dispatched, 6);
     assert!(

@@ -20,7 +20,8 @@ use crate::extract::{Authenticated, Json, Query};
 pub struct KpiParams {
     /// `YYYY-MM`.
     pub month: String,
-    /// `projections` (default) or `log`.
+    /// `rollups` (default: the per unit × day counts), `projections` (a scan of the tickets) or
+    /// `log` (recomputed from the audit log).
     pub source: Option<String>,
 }
 
@@ -33,13 +34,8 @@ pub async fn kpi(
     Query(params): Query<KpiParams>,
 ) -> WebResult<Json<KpiReport>> {
     let source = match params.source.as_deref() {
-        None | Some("") | Some("projections") => KpiSource::Projections,
-        Some("log") => KpiSource::Log,
-        Some(other) => {
-            return Err(crate::error::WebError::bad_request(format!(
-                "source {other:?} must be projections or log"
-            )));
-        }
+        None | Some("") => KpiSource::Rollups,
+        Some(text) => text.parse::<KpiSource>().map_err(app::AppError::from)?,
     };
     Ok(Json(app.kpi_month(&actor, &params.month, source).await?))
 }
