@@ -42,7 +42,8 @@ pub(crate) use names;
 #[cfg(test)]
 mod tests {
     use crate::org::UnitKind;
-    use crate::ticket::{EmergencyService, RequestKind};
+    use crate::permission::Action;
+    use crate::ticket::{Channel, EmergencyService, RequestKind};
 
     fn serde_name<T: serde::Serialize>(value: T) -> String {
         serde_json::to_value(value)
@@ -57,6 +58,15 @@ mod tests {
         for &kind in RequestKind::ALL {
             assert_eq!(kind.as_str(), serde_name(kind));
             assert_eq!(kind.as_str().parse::<RequestKind>().unwrap(), kind);
+        }
+        // An action's one name: the API path, the workstation's form and the tests use it.
+        for &action in Action::ALL {
+            assert_eq!(action.as_str(), serde_name(action));
+            assert_eq!(action.as_str().parse::<Action>().unwrap(), action);
+        }
+        for &channel in Channel::ALL {
+            assert_eq!(channel.as_str(), serde_name(channel));
+            assert_eq!(channel.as_str().parse::<Channel>().unwrap(), channel);
         }
         for &kind in UnitKind::ALL {
             assert_eq!(kind.as_str(), serde_name(kind));

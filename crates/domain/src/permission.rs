@@ -43,6 +43,35 @@ pub enum Action {
     ManageRules,
 }
 
+crate::names::names!(Action, "action" {
+    Receive => "receive",
+    AnswerOnCall => "answer_on_call",
+    Dispatch => "dispatch",
+    Sign => "sign",
+    RequestReturn => "request_return",
+    DecideReturn => "decide_return",
+    RequestExtension => "request_extension",
+    DecideExtension => "decide_extension",
+    Urge => "urge",
+    Supervise => "supervise",
+    Reply => "reply",
+    RecordFollowUp => "record_follow_up",
+    Merge => "merge",
+    HandOff => "hand_off",
+    AddNote => "add_note",
+    RevealContact => "reveal_contact",
+    ViewTicket => "view_ticket",
+    SearchCallerHistory => "search_caller_history",
+    ViewKpi => "view_kpi",
+    ViewAudit => "view_audit",
+    ViewAccessTrail => "view_access_trail",
+    ApproveRoles => "approve_roles",
+    Export => "export",
+    ManageOrganisation => "manage_organisation",
+    ManageUsers => "manage_users",
+    ManageRules => "manage_rules",
+});
+
 impl Action {
     /// The lifecycle actions taken on an existing ticket (the rest concern none, or create one).
     pub const ON_A_TICKET: [Action; 15] = [

@@ -237,7 +237,7 @@ async fn http_lifecycle(
         (handler, "sign", json!({})),
         (
             handler,
-            "notes",
+            "add_note",
             json!({"text": "已联系市民", "contacted_citizen": true}),
         ),
         (
@@ -247,7 +247,7 @@ async fn http_lifecycle(
         ),
         (
             &tokens.followup,
-            "follow-up",
+            "record_follow_up",
             json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}),
         ),
     ];

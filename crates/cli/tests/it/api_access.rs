@@ -46,7 +46,7 @@ async fn every_look_at_a_ticket_is_in_the_trail_with_who_when_and_in_which_role(
         .await;
     t.post(
         Some(&handler),
-        &format!("/api/v1/tickets/{no}/reveal-contact"),
+        &format!("/api/v1/tickets/{no}/reveal_contact"),
         json!({"purpose": "contact_citizen", "reason": "需电话联系市民确认位置"}),
     )
     .await;
@@ -248,7 +248,7 @@ async fn a_reveal_without_a_need_is_refused_and_recorded(t: TestApp) {
         async move {
             t.post(
                 Some(&who),
-                &format!("/api/v1/tickets/{no}/reveal-contact"),
+                &format!("/api/v1/tickets/{no}/reveal_contact"),
                 json!({"purpose": purpose, "reason": "想看看是谁打的电话"}),
             )
             .await

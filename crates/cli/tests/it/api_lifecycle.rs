@@ -47,7 +47,7 @@ async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved(t: TestApp)
     t.act(
         &handler,
         &no,
-        "notes",
+        "add_note",
         json!({"text": "已电话联系市民", "contacted_citizen": true}),
     )
     .await;
@@ -65,7 +65,7 @@ async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved(t: TestApp)
     // The citizen says it is not solved: back to the unit (重办) with new deadlines.
     t.advance(24);
     let reopened = t
-        .act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": false, "satisfaction": "dissatisfied", "comment": "灯还是不亮"}))
+        .act(&followup, &no, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": false, "satisfaction": "dissatisfied", "comment": "灯还是不亮"}))
         .await;
     assert_eq!(reopened["status"], "dispatched");
     assert_eq!(reopened["reopen_count"], 1);
@@ -81,7 +81,7 @@ async fn a_ticket_goes_round_the_whole_loop_and_back_when_not_solved(t: TestApp)
     .await;
     t.advance(24);
     let closed = t
-        .act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
+        .act(&followup, &no, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
         .await;
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["closure"]["outcome"], "solved");
@@ -136,7 +136,7 @@ async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestA
         .act(
             &roads,
             &no,
-            "return-request",
+            "request_return",
             json!({"reason": "路灯属城管局职责", "rule": "《派单目录》城市照明类第2项"}),
         )
         .await;
@@ -146,12 +146,7 @@ async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestA
         "《派单目录》城市照明类第2项"
     );
     let back = t
-        .act(
-            &dispatcher,
-            &no,
-            "return-decision",
-            json!({"approve": true}),
-        )
+        .act(&dispatcher, &no, "decide_return", json!({"approve": true}))
         .await;
     assert_eq!(back["status"], "pending_dispatch");
     t.act(&dispatcher, &no, "dispatch", json!({"lead": "cgj"}))
@@ -162,7 +157,7 @@ async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestA
         .act(
             &lights,
             &no,
-            "extension-request",
+            "request_extension",
             json!({"working_days": 3, "reason": "需更换电缆"}),
         )
         .await;
@@ -171,7 +166,7 @@ async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestA
         .act(
             &dispatcher,
             &no,
-            "extension-decision",
+            "decide_extension",
             json!({"approve": true}),
         )
         .await;
@@ -207,7 +202,7 @@ async fn returns_extensions_urging_merging_and_hand_offs_work_over_http(t: TestA
         .act(
             &operator,
             &fire,
-            "hand-off",
+            "hand_off",
             json!({"to": "119", "note": "已转119"}),
         )
         .await;

@@ -39,7 +39,7 @@ async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason(t
     let (status, refused) = t
         .post(
             Some(&handler),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "contact_citizen", "reason": "看"}),
         )
         .await;
@@ -47,7 +47,7 @@ async fn contacts_are_masked_by_default_and_revealed_only_with_a_logged_reason(t
     let (status, revealed) = t
         .post(
             Some(&handler),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "contact_citizen", "reason": "需电话联系市民确认路灯位置"}),
         )
         .await;
@@ -99,7 +99,7 @@ async fn a_confidential_ticket_never_shows_the_citizen_to_a_unit(t: TestApp) {
     let (status, refused) = t
         .post(
             Some(&handler),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "contact_citizen", "reason": "需要联系举报人核实"}),
         )
         .await;

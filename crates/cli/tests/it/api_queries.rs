@@ -170,7 +170,7 @@ async fn supervisors_read_kpis_the_audit_head_and_export_with_a_record(t: TestAp
             json!({"result": "已修复", "claim": "solved"}),
         )
         .await;
-        t.act(&followup, &no, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": solved, "satisfaction": if solved {"satisfied"} else {"dissatisfied"}})).await;
+        t.act(&followup, &no, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": solved, "satisfaction": if solved {"satisfied"} else {"dissatisfied"}})).await;
     }
     let (status, kpi) = t.get(Some(&supervisor), "/api/v1/kpi?month=2026-11").await;
     assert_eq!(status, 200, "{kpi}");

@@ -93,7 +93,7 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
         t.act(
             &handler,
             no,
-            "notes",
+            "add_note",
             json!({"text": "已到现场查看，市民另留座机0571-88776655", "contacted_citizen": false}),
         )
         .await;
@@ -105,7 +105,7 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
         json!({"result": "已更换灯泡", "claim": "solved"}),
     )
     .await;
-    t.act(&followup, &by_phone, "follow-up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
+    t.act(&followup, &by_phone, "record_follow_up", json!({"reached": true, "unit_contacted": true, "solved": true, "satisfaction": "satisfied"}))
         .await;
     let open = t
         .create_ticket(
@@ -157,12 +157,12 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
             api.push((Method::GET, format!("/tickets/{no}/access"), json!(null)));
             api.push((
                 Method::POST,
-                format!("/tickets/{no}/reveal-contact"),
+                format!("/tickets/{no}/reveal_contact"),
                 json!({"purpose": "contact_citizen", "reason": "需要联系举报人"}),
             ));
             api.push((
                 Method::POST,
-                format!("/tickets/{no}/notes"),
+                format!("/tickets/{no}/add_note"),
                 json!({"text": "x", "contacted_citizen": true}),
             ));
         }

@@ -63,24 +63,24 @@ fn row(method: &Method, path: &str) -> Option<(Rule, Value)> {
         ),
         ("GET", "/tickets/{no}" | "/tickets/{no}/events") => return ticket(ViewTicket),
         ("GET", "/tickets/{no}/access") => (Needs(ViewAccessTrail), json!({})),
-        ("POST", "/tickets/{no}/answer-on-call") => {
+        ("POST", "/tickets/{no}/answer_on_call") => {
             (OnTicket(AnswerOnCall), json!({"answer": "已告知办理渠道"}))
         }
         ("POST", "/tickets/{no}/dispatch") => (OnTicket(Dispatch), json!({"lead": "jtj"})),
         ("POST", "/tickets/{no}/sign") => return ticket(Sign),
-        ("POST", "/tickets/{no}/return-request") => (
+        ("POST", "/tickets/{no}/request_return") => (
             OnTicket(RequestReturn),
             json!({"reason": "不属本单位职责", "rule": "派单目录第1项"}),
         ),
-        ("POST", "/tickets/{no}/return-decision") => (
+        ("POST", "/tickets/{no}/decide_return") => (
             OnTicket(DecideReturn),
             json!({"approve": false, "note": "先核实"}),
         ),
-        ("POST", "/tickets/{no}/extension-request") => (
+        ("POST", "/tickets/{no}/request_extension") => (
             OnTicket(RequestExtension),
             json!({"working_days": 2, "reason": "需协调施工"}),
         ),
-        ("POST", "/tickets/{no}/extension-decision") => (
+        ("POST", "/tickets/{no}/decide_extension") => (
             OnTicket(DecideExtension),
             json!({"approve": false, "note": "不符合"}),
         ),
@@ -90,19 +90,19 @@ fn row(method: &Method, path: &str) -> Option<(Rule, Value)> {
             OnTicket(Reply),
             json!({"result": "已处理", "claim": "solved"}),
         ),
-        ("POST", "/tickets/{no}/follow-up") => (
+        ("POST", "/tickets/{no}/record_follow_up") => (
             OnTicket(RecordFollowUp),
             json!({"reached": false, "comment": "无人接听"}),
         ),
         ("POST", "/tickets/{no}/merge") => (OnTicket(Merge), json!({"into": "26112600001"})),
-        ("POST", "/tickets/{no}/hand-off") => {
+        ("POST", "/tickets/{no}/hand_off") => {
             (OnTicket(HandOff), json!({"to": "119", "note": "转119"}))
         }
-        ("POST", "/tickets/{no}/notes") => (
+        ("POST", "/tickets/{no}/add_note") => (
             OnTicket(AddNote),
             json!({"text": "已联系", "contacted_citizen": false}),
         ),
-        ("POST", "/tickets/{no}/reveal-contact") => (
+        ("POST", "/tickets/{no}/reveal_contact") => (
             OnTicket(RevealContact),
             json!({"purpose": "contact_citizen", "reason": "需联系市民核实"}),
         ),
@@ -169,7 +169,7 @@ fn ui_row(t: &TestApp, method: &Method, path: &str) -> Option<Option<UiRow>> {
         ("GET", "/dashboard" | "/dashboard/{table}") => (Needs(ViewKpi), none()),
         ("GET", "/tickets/{no}") => (OnTicket(ViewTicket), none()),
         ("GET", "/tickets/{no}/photo") => (PhotoOf, none()),
-        ("POST", "/tickets/{no}/reveal") => (
+        ("POST", "/tickets/{no}/reveal_contact") => (
             OnTicket(RevealContact),
             form(&[("purpose", "contact_citizen"), ("reason", "需联系市民核实")]),
         ),
@@ -239,51 +239,33 @@ fn tier_form(t: &TestApp) -> Vec<(String, String)> {
 type Field = (&'static str, &'static str);
 
 /// Each action a ticket's page can post, with its form and the action the table decides it by.
-fn act_forms() -> Vec<(&'static str, Action, Vec<Field>)> {
+/// A form posts to `/tickets/{no}/act/{name}`, the action's one name.
+fn act_forms() -> Vec<(Action, Vec<Field>)> {
     use Action::*;
     vec![
-        ("dispatch", Dispatch, vec![("lead", "jtj"), ("note", "")]),
-        ("answer", AnswerOnCall, vec![("answer", "已告知办理渠道")]),
-        ("sign", Sign, vec![]),
+        (Dispatch, vec![("lead", "jtj"), ("note", "")]),
+        (AnswerOnCall, vec![("answer", "已告知办理渠道")]),
+        (Sign, vec![]),
         (
-            "request_return",
             RequestReturn,
             vec![("reason", "不属本单位职责"), ("rule", "派单目录第1项")],
         ),
+        (DecideReturn, vec![("approve", "0"), ("note", "先核实")]),
         (
-            "decide_return",
-            DecideReturn,
-            vec![("approve", "0"), ("note", "先核实")],
-        ),
-        (
-            "request_extension",
             RequestExtension,
             vec![("working_days", "2"), ("reason", "需协调施工")],
         ),
+        (DecideExtension, vec![("approve", "0"), ("note", "不符合")]),
+        (Urge, vec![("note", "请加快")]),
+        (Supervise, vec![("note", "督办")]),
+        (Reply, vec![("result", "已处理"), ("claim", "solved")]),
         (
-            "decide_extension",
-            DecideExtension,
-            vec![("approve", "0"), ("note", "不符合")],
-        ),
-        ("urge", Urge, vec![("note", "请加快")]),
-        ("supervise", Supervise, vec![("note", "督办")]),
-        (
-            "reply",
-            Reply,
-            vec![("result", "已处理"), ("claim", "solved")],
-        ),
-        (
-            "follow_up",
             RecordFollowUp,
             vec![("outcome", "not_reached"), ("comment", "无人接听")],
         ),
-        ("merge", Merge, vec![("into", "26112600001")]),
-        ("hand_off", HandOff, vec![("to", "119"), ("note", "转119")]),
-        (
-            "note",
-            AddNote,
-            vec![("text", "已联系"), ("contacted_citizen", "")],
-        ),
+        (Merge, vec![("into", "26112600001")]),
+        (HandOff, vec![("to", "119"), ("note", "转119")]),
+        (AddNote, vec![("text", "已联系"), ("contacted_citizen", "")]),
     ]
 }
 
@@ -385,6 +367,12 @@ async fn every_role_gets_exactly_what_the_permission_table_allows(app: TestApp) 
             let Some((rule, body)) = row(&method, path) else {
                 panic!("{method} {path} has no row in the authorization matrix: add one");
             };
+            // One name per action: its endpoint is `/tickets/{no}/{name}`.
+            if let Rule::OnTicket(action) = rule
+                && method == Method::POST
+            {
+                assert_eq!(*path, format!("/tickets/{{no}}/{}", action.as_str()));
+            }
             endpoints.push((method, path.clone(), rule, body));
         }
     }
@@ -493,13 +481,13 @@ async fn every_role_gets_exactly_what_the_permission_table_allows(app: TestApp) 
             let variants: Vec<(String, UiRow)> = if path.contains("{action}") {
                 act_forms()
                     .into_iter()
-                    .map(|(name, action, fields)| {
+                    .map(|(action, fields)| {
                         let fields = fields
                             .into_iter()
                             .map(|(k, v)| (k.to_owned(), v.to_owned()))
                             .collect();
                         (
-                            path.replace("{action}", name),
+                            path.replace("{action}", action.as_str()),
                             (Rule::OnTicket(action), fields),
                         )
                     })

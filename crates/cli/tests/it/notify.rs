@@ -248,7 +248,7 @@ async fn lifecycle(t: &TestApp, no: &str, solved: bool) {
     )
     .await;
     let outcome = json!({"reached": true, "unit_contacted": true, "solved": solved, "satisfaction": "satisfied"});
-    t.act(&agent, no, "follow-up", outcome).await;
+    t.act(&agent, no, "record_follow_up", outcome).await;
 }
 
 async fn the_citizen_hears_of_dispatch_reply_and_close_once_each(t: TestApp) {

@@ -54,7 +54,7 @@ async fn numbers_in_text_are_masked_everywhere_and_revealed_with_a_logged_reason
     t.act(
         &handler,
         &no,
-        "notes",
+        "add_note",
         json!({"text": format!("市民另留座机{LANDLINE}"), "contacted_citizen": true}),
     )
     .await;
@@ -121,7 +121,7 @@ async fn numbers_in_text_are_masked_everywhere_and_revealed_with_a_logged_reason
     let (status, revealed) = t
         .post(
             Some(&followup),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "follow_up_call", "reason": "回访需核对市民留的号码"}),
         )
         .await;
@@ -168,7 +168,7 @@ async fn numbers_in_text_are_masked_everywhere_and_revealed_with_a_logged_reason
     let csrf = browser.csrf().await;
     let (status, html, _) = browser
         .post(
-            &format!("/tickets/{no}/reveal"),
+            &format!("/tickets/{no}/reveal_contact"),
             &[
                 ("_csrf", csrf.as_str()),
                 ("purpose", "follow_up_call"),
@@ -217,7 +217,7 @@ async fn a_ticket_without_a_contact_but_with_a_number_in_its_text_can_be_reveale
     let (status, revealed) = t
         .post(
             Some(&operator),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "clarify_request", "reason": "回拨核实路灯位置"}),
         )
         .await;
@@ -239,7 +239,7 @@ async fn a_ticket_without_a_contact_but_with_a_number_in_its_text_can_be_reveale
     let (status, refused) = t
         .post(
             Some(&operator),
-            &format!("/api/v1/tickets/{bare}/reveal-contact"),
+            &format!("/api/v1/tickets/{bare}/reveal_contact"),
             json!({"purpose": "clarify_request", "reason": "回拨核实路灯位置"}),
         )
         .await;
@@ -261,7 +261,7 @@ async fn on_a_confidential_ticket_nothing_of_a_written_number_shows(t: TestApp) 
     t.act(
         &handler,
         &no,
-        "notes",
+        "add_note",
         json!({"text": format!("举报人说可打{LANDLINE}"), "contacted_citizen": false}),
     )
     .await;
@@ -285,7 +285,7 @@ async fn on_a_confidential_ticket_nothing_of_a_written_number_shows(t: TestApp) 
     let (status, _) = t
         .post(
             Some(&handler),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "contact_citizen", "reason": "需要联系举报人"}),
         )
         .await;
@@ -294,7 +294,7 @@ async fn on_a_confidential_ticket_nothing_of_a_written_number_shows(t: TestApp) 
     let (status, revealed) = t
         .post(
             Some(&supervisor),
-            &format!("/api/v1/tickets/{no}/reveal-contact"),
+            &format!("/api/v1/tickets/{no}/reveal_contact"),
             json!({"purpose": "supervision_check", "reason": "核查举报人身份保护"}),
         )
         .await;

@@ -215,7 +215,7 @@ async fn a_sqlite_installation_moves_to_postgres_with_its_head() {
     }
     let no = with_contact.expect("a moved ticket with a contact");
     let revealed: Value = client
-        .post(format!("{base}/api/v1/tickets/{no}/reveal-contact"))
+        .post(format!("{base}/api/v1/tickets/{no}/reveal_contact"))
         .bearer_auth(token)
         .json(&json!({"purpose": "supervision_check", "reason": "迁移后核对联系方式"}))
         .send()

@@ -1,5 +1,7 @@
-//! One endpoint per lifecycle action. Each turns its body into a domain action and hands it to
-//! the same use case; permission and state are checked there.
+//! One endpoint per lifecycle action, at `/tickets/{no}/{action}` where `{action}` is the action's
+//! one name (`permission::Action::as_str`, as the workstation's forms post it too). Each turns its
+//! body into a domain action and hands it to the same use case; permission and state are checked
+//! there.
 
 use std::sync::Arc;
 
@@ -59,7 +61,7 @@ pub struct AnswerBody {
 }
 action_endpoint!(
     answer_on_call,
-    "/tickets/{no}/answer-on-call",
+    "/tickets/{no}/answer_on_call",
     "Answer on the call (直办) and close",
     AnswerBody,
     |b| Ok(TicketAction::AnswerOnCall { answer: b.answer })
@@ -110,7 +112,7 @@ pub struct ReturnBody {
 }
 action_endpoint!(
     request_return,
-    "/tickets/{no}/return-request",
+    "/tickets/{no}/request_return",
     "Ask to return the ticket (退单)",
     ReturnBody,
     |b| Ok(TicketAction::RequestReturn {
@@ -129,7 +131,7 @@ pub struct DecisionBody {
 }
 action_endpoint!(
     decide_return,
-    "/tickets/{no}/return-decision",
+    "/tickets/{no}/decide_return",
     "Approve (back for re-dispatch) or reject a return request",
     DecisionBody,
     |b| Ok(TicketAction::DecideReturn {
@@ -146,7 +148,7 @@ pub struct ExtensionBody {
 }
 action_endpoint!(
     request_extension,
-    "/tickets/{no}/extension-request",
+    "/tickets/{no}/request_extension",
     "Ask for more time (延期)",
     ExtensionBody,
     |b| Ok(TicketAction::RequestExtension {
@@ -156,7 +158,7 @@ action_endpoint!(
 );
 action_endpoint!(
     decide_extension,
-    "/tickets/{no}/extension-decision",
+    "/tickets/{no}/decide_extension",
     "Approve (new deadline) or reject an extension request",
     DecisionBody,
     |b| Ok(TicketAction::DecideExtension {
@@ -243,8 +245,8 @@ impl FollowUpBody {
     }
 }
 action_endpoint!(
-    follow_up,
-    "/tickets/{no}/follow-up",
+    record_follow_up,
+    "/tickets/{no}/record_follow_up",
     "Record the follow-up call (回访): closes when solved, reopens (重办) when not",
     FollowUpBody,
     |b| Ok(TicketAction::RecordFollowUp {
@@ -278,7 +280,7 @@ pub struct HandOffBody {
 }
 action_endpoint!(
     hand_off,
-    "/tickets/{no}/hand-off",
+    "/tickets/{no}/hand_off",
     "Hand off to 110/119/120/122",
     HandOffBody,
     |b| Ok(TicketAction::HandOff {
@@ -297,7 +299,7 @@ pub struct AddNoteBody {
 }
 action_endpoint!(
     add_note,
-    "/tickets/{no}/notes",
+    "/tickets/{no}/add_note",
     "Add a note",
     AddNoteBody,
     |b| Ok(TicketAction::AddNote {

@@ -68,7 +68,7 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(actions::urge))
         .routes(routes!(actions::supervise))
         .routes(routes!(actions::reply))
-        .routes(routes!(actions::follow_up))
+        .routes(routes!(actions::record_follow_up))
         .routes(routes!(actions::merge))
         .routes(routes!(actions::hand_off))
         .routes(routes!(actions::add_note))

@@ -327,7 +327,7 @@ pub struct RevealedNumber {
     pub seq: u64,
 }
 
-#[utoipa::path(post, path = "/tickets/{no}/reveal-contact", tag = "tickets",
+#[utoipa::path(post, path = "/tickets/{no}/reveal_contact", tag = "tickets",
     params(("no" = String, Path, description = "Ticket number")),
     request_body = RevealRequest,
     responses((status = 200, description = "The full contact; the access is in the audit log", body = RevealedContact), (status = 400, body = ErrorBody), (status = 403, description = "Your role does not need this contact now (the refusal is recorded)", body = ErrorBody)),

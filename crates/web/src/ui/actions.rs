@@ -1,5 +1,6 @@
-//! Every form on a ticket posts here: `/tickets/{no}/act/{action}`. The form's fields become one
-//! `TicketAction`, the same use case as the JSON API runs it, and the browser is sent on to where
+//! Every form on a ticket posts here: `/tickets/{no}/act/{action}`, the action by its one name
+//! (`permission::Action`, as in the API's `/api/v1/tickets/{no}/{action}`). The form's fields
+//! become one `TicketAction`, the same use case as the JSON API runs it, and the browser is sent on to where
 //! the work continues (post/redirect/get, so a reload never repeats an action).
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::ids::{TicketNo, UnitId};
+use domain::permission::Action;
 use domain::ticket::{EmergencyService, FollowUpOutcome, ReplyClaim, Satisfaction, TicketAction};
 
 use super::form::{Fields, checked, field, values};
@@ -38,8 +40,9 @@ pub async fn act(
 
 fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
     let text = |n: &str| field(f, n).to_owned();
-    Ok(match name {
-        "dispatch" => TicketAction::Dispatch {
+    let unknown = || UiError::not_found(format!("there is no action {name:?}"));
+    Ok(match name.parse::<Action>().map_err(|_| unknown())? {
+        Action::Dispatch => TicketAction::Dispatch {
             lead: UnitId::parse(field(f, "lead"))
                 .map_err(|_| UiError::bad_request("choose the lead unit"))?,
             co_units: values(f, "co_units")
@@ -48,32 +51,32 @@ fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
                 .map_err(|e| UiError::bad_request(e.to_string()))?,
             note: text("note"),
         },
-        "answer" => TicketAction::AnswerOnCall {
+        Action::AnswerOnCall => TicketAction::AnswerOnCall {
             answer: text("answer"),
         },
-        "sign" => TicketAction::Sign,
-        "request_return" => TicketAction::RequestReturn {
+        Action::Sign => TicketAction::Sign,
+        Action::RequestReturn => TicketAction::RequestReturn {
             reason: text("reason"),
             rule: text("rule"),
         },
-        "decide_return" => TicketAction::DecideReturn {
+        Action::DecideReturn => TicketAction::DecideReturn {
             approve: field(f, "approve") == "1",
             note: text("note"),
         },
-        "request_extension" => TicketAction::RequestExtension {
+        Action::RequestExtension => TicketAction::RequestExtension {
             working_days: field(f, "working_days")
                 .trim()
                 .parse()
                 .map_err(|_| UiError::bad_request("working days must be a whole number"))?,
             reason: text("reason"),
         },
-        "decide_extension" => TicketAction::DecideExtension {
+        Action::DecideExtension => TicketAction::DecideExtension {
             approve: field(f, "approve") == "1",
             note: text("note"),
         },
-        "urge" => TicketAction::Urge { note: text("note") },
-        "supervise" => TicketAction::Supervise { note: text("note") },
-        "reply" => TicketAction::Reply {
+        Action::Urge => TicketAction::Urge { note: text("note") },
+        Action::Supervise => TicketAction::Supervise { note: text("note") },
+        Action::Reply => TicketAction::Reply {
             result: text("result"),
             claim: match field(f, "claim") {
                 "solved" => ReplyClaim::Solved,
@@ -86,24 +89,25 @@ fn parse_action(name: &str, f: &Fields) -> UiResult<TicketAction> {
                 }
             },
         },
-        "follow_up" => TicketAction::RecordFollowUp {
+        Action::RecordFollowUp => TicketAction::RecordFollowUp {
             outcome: follow_up_outcome(field(f, "outcome"), checked(f, "unit_contacted"))?,
             comment: text("comment"),
         },
-        "merge" => TicketAction::Merge {
+        Action::Merge => TicketAction::Merge {
             into: parse_no(field(f, "into"))?,
         },
-        "hand_off" => TicketAction::HandOff {
+        Action::HandOff => TicketAction::HandOff {
             to: text("to")
                 .parse::<EmergencyService>()
                 .map_err(|_| UiError::bad_request("hand off to 110, 119, 120 or 122"))?,
             note: text("note"),
         },
-        "note" => TicketAction::AddNote {
+        Action::AddNote => TicketAction::AddNote {
             text: text("text"),
             contacted_citizen: checked(f, "contacted_citizen"),
         },
-        other => return Err(UiError::not_found(format!("there is no action {other:?}"))),
+        // Not a form on a ticket: receiving has its own page, revealing its own route.
+        _ => return Err(unknown()),
     })
 }
 

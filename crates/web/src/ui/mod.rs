@@ -52,7 +52,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/dashboard/{table}", get(dashboard::csv))
         .route("/tickets", get(ticket::find))
         .route("/tickets/{no}", get(ticket::page))
-        .route("/tickets/{no}/reveal", post(ticket::reveal))
+        .route("/tickets/{no}/reveal_contact", post(ticket::reveal))
         .route("/tickets/{no}/photo", get(ticket::photo))
         .route("/tickets/{no}/act/{action}", post(actions::act))
         .route("/privacy", get(privacy::page))

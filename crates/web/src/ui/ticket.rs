@@ -21,7 +21,7 @@ use super::session::Viewer;
 #[derive(Default)]
 pub struct Offers {
     pub dispatch: bool,
-    pub answer: bool,
+    pub answer_on_call: bool,
     pub sign: bool,
     pub request_return: bool,
     pub decide_return: bool,
@@ -30,10 +30,10 @@ pub struct Offers {
     pub urge: bool,
     pub supervise: bool,
     pub reply: bool,
-    pub follow_up: bool,
+    pub record_follow_up: bool,
     pub merge: bool,
     pub hand_off: bool,
-    pub note: bool,
+    pub add_note: bool,
     pub reveal: bool,
 }
 
@@ -42,7 +42,7 @@ impl Offers {
         let has = |a| actions.contains(&a);
         Self {
             dispatch: has(Action::Dispatch),
-            answer: has(Action::AnswerOnCall),
+            answer_on_call: has(Action::AnswerOnCall),
             sign: has(Action::Sign),
             request_return: has(Action::RequestReturn),
             decide_return: has(Action::DecideReturn),
@@ -51,10 +51,10 @@ impl Offers {
             urge: has(Action::Urge),
             supervise: has(Action::Supervise),
             reply: has(Action::Reply),
-            follow_up: has(Action::RecordFollowUp),
+            record_follow_up: has(Action::RecordFollowUp),
             merge: has(Action::Merge),
             hand_off: has(Action::HandOff),
-            note: has(Action::AddNote),
+            add_note: has(Action::AddNote),
             reveal: has(Action::RevealContact),
         }
     }
@@ -62,7 +62,7 @@ impl Offers {
     fn any(&self) -> bool {
         let Self {
             dispatch,
-            answer,
+            answer_on_call,
             sign,
             request_return,
             decide_return,
@@ -71,14 +71,14 @@ impl Offers {
             urge,
             supervise,
             reply,
-            follow_up,
+            record_follow_up,
             merge,
             hand_off,
-            note,
+            add_note,
             reveal: _,
         } = *self;
         dispatch
-            || answer
+            || answer_on_call
             || sign
             || request_return
             || decide_return
@@ -87,10 +87,10 @@ impl Offers {
             || urge
             || supervise
             || reply
-            || follow_up
+            || record_follow_up
             || merge
             || hand_off
-            || note
+            || add_note
     }
 }
 

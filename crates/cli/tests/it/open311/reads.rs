@@ -277,7 +277,7 @@ async fn updates_show_each_public_step_and_nothing_internal(t: TestApp) {
     t.act(
         &handler,
         &online,
-        "notes",
+        "add_note",
         json!({"text": "已电话联系市民", "contacted_citizen": true}),
     )
     .await;

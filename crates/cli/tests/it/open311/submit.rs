@@ -86,7 +86,7 @@ async fn a_channel_submits_with_its_key_and_the_request_is_sealed_like_any_other
     let (status, revealed) = t
         .post(
             Some(&dispatcher),
-            &format!("/api/v1/tickets/{id}/reveal-contact"),
+            &format!("/api/v1/tickets/{id}/reveal_contact"),
             json!({"purpose": "clarify_request", "reason": "核实市民身份后回电"}),
         )
         .await;
