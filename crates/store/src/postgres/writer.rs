@@ -15,16 +15,11 @@ use sqlx::{Connection, PgConnection};
 use super::tx::PgTx;
 use crate::WriterStats;
 use crate::registry::Registry;
-use crate::write::{Chain, Next, Pending, Queue, Then, TicketCache, catch_up, write_batch};
+use crate::write::{
+    Attempt, Chain, Failure, Next, Pending, Queue, Then, TicketCache, catch_up, commit_batch,
+    write_batch,
+};
 use crate::{Committed, StoreError, StoreResult, Submission};
-
-/// Why a batch did not commit. Before the commit was sent, nothing was written and the batch may
-/// be retried; once it was sent and the answer lost, it may or may not have committed, and
-/// retrying could record it twice.
-enum Failure {
-    BeforeCommit(StoreError),
-    AtCommit(StoreError),
-}
 
 pub(crate) struct Writer {
     pub conn: PgConnection,
@@ -76,52 +71,10 @@ impl Writer {
             return;
         }
         let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
-        let mut outcome = self.try_commit(&submissions).await;
-        if self.broken && matches!(outcome, Err(Failure::BeforeCommit(_))) {
-            // The connection died before anything was sent for this batch (the database
-            // restarted, a failover, an idle timeout): reconnect and try once more.
-            outcome = self.try_commit(&submissions).await;
-        }
-        match outcome {
-            Ok(results) => {
-                for ((_, reply), result) in batch.into_iter().zip(results) {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(Failure::AtCommit(error)) => {
-                tracing::error!(%error, size = batch.len(), "the connection failed while committing a batch; its outcome is unknown");
-                let message = "the connection to the database failed while saving, so whether this was saved is unknown; \
-                     look it up before trying again";
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(StoreError::Unavailable(message.into())));
-                }
-            }
-            Err(Failure::BeforeCommit(error)) if batch.len() > 1 => {
-                tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
-                for (submission, reply) in batch {
-                    let result = match self.try_commit(&[submission.as_ref()]).await {
-                        Ok(mut results) => results
-                            .pop()
-                            .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
-                        Err(Failure::BeforeCommit(error)) => Err(error),
-                        Err(Failure::AtCommit(error)) => {
-                            tracing::error!(%error, "the connection failed during COMMIT");
-                            Err(StoreError::Unavailable(
-                                "the connection to the database failed while saving, so whether this was saved is unknown; \
-                                 look it up before trying again"
-                                    .into(),
-                            ))
-                        }
-                    };
-                    let _ = reply.send(result);
-                }
-            }
-            Err(Failure::BeforeCommit(error)) => {
-                tracing::error!(%error, "a command failed to commit");
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
+        // PostgreSQL's commit is durable: answer at once.
+        let results = commit_batch(self, &submissions).await;
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            let _ = reply.send(result);
         }
     }
 
@@ -152,7 +105,7 @@ impl Writer {
         }
     }
 
-    async fn try_commit(
+    async fn try_commit_once(
         &mut self,
         batch: &[&Submission],
     ) -> Result<Vec<StoreResult<Committed>>, Failure> {
@@ -244,5 +197,20 @@ impl Writer {
                 self.check_connection().await;
             }
         }
+    }
+}
+
+impl Attempt for Writer {
+    async fn try_commit(
+        &mut self,
+        batch: &[&Submission],
+    ) -> Result<Vec<StoreResult<Committed>>, Failure> {
+        let outcome = self.try_commit_once(batch).await;
+        if self.broken && matches!(outcome, Err(Failure::BeforeCommit(_))) {
+            // The connection died before anything was sent for this batch (the database
+            // restarted, a failover, an idle timeout): reconnect and try once more.
+            return self.try_commit_once(batch).await;
+        }
+        outcome
     }
 }

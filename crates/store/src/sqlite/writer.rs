@@ -14,7 +14,9 @@ use super::checkpoint::{Mode, WalGate, checkpoint};
 use super::sync::{Answer, Syncer};
 use super::tx::SqliteTx;
 use crate::registry::Registry;
-use crate::write::{Chain, Next, Pending, Queue, Then, TicketCache, write_batch};
+use crate::write::{
+    Attempt, Chain, Failure, Next, Pending, Queue, Then, TicketCache, commit_batch, write_batch,
+};
 use crate::{Committed, RebuildReport, StoreError, StoreResult, Submission, WriterStats};
 use futures::executor::block_on;
 
@@ -63,8 +65,8 @@ impl Writer {
         tracing::info!("store writer stopped");
     }
 
-    /// Commits a batch; if the batch as a whole fails (a write error, a failed commit), each of
-    /// its commands is tried again alone so one bad command cannot sink the others.
+    /// Commits a batch (`write::commit_batch`: one transaction, else each command alone) and
+    /// hands the answers to the fsync thread, which gives them once the WAL is on disk.
     fn commit(&mut self, batch: Vec<Pending>) {
         if batch.is_empty() {
             return;
@@ -79,56 +81,23 @@ impl Writer {
             return;
         }
         let submissions: Vec<&Submission> = batch.iter().map(|(s, _)| s.as_ref()).collect();
-        let answers: Vec<Answer> = match self.try_commit(&submissions) {
-            Ok(results) => batch
-                .into_iter()
-                .map(|(_, reply)| reply)
-                .zip(results)
-                .collect(),
-            Err(error) if error.is_disk_full() => {
-                tracing::error!(
-                    size = batch.len(),
-                    "the disk is full: {} commands refused with 503, nothing written; writes resume by themselves once space is freed",
-                    batch.len()
-                );
-                batch
-                    .into_iter()
-                    .map(|(_, reply)| (reply, Err(error.clone())))
-                    .collect()
-            }
-            Err(error) if batch.len() > 1 => {
-                tracing::warn!(%error, size = batch.len(), "a batch failed; committing its commands one by one");
-                let mut answers = Vec::with_capacity(batch.len());
-                for (submission, reply) in batch {
-                    let result = match self.try_commit(&[submission.as_ref()]) {
-                        Ok(mut results) => results
-                            .pop()
-                            .unwrap_or_else(|| Err(StoreError::Database("no result".into()))),
-                        Err(error) => Err(error),
-                    };
-                    answers.push((reply, result));
-                }
-                answers
-            }
-            Err(error) => {
-                tracing::error!(%error, "a command failed to commit");
-                batch
-                    .into_iter()
-                    .map(|(_, reply)| (reply, Err(StoreError::Database(error.to_string()))))
-                    .collect()
-            }
-        };
+        let results = block_on(commit_batch(self, &submissions));
+        let answers: Vec<Answer> = batch
+            .into_iter()
+            .map(|(_, reply)| reply)
+            .zip(results)
+            .collect();
         self.syncer.answer_when_durable(answers);
     }
 
-    /// One transaction for the whole batch. The outer error means nothing was committed and the
-    /// writer's view of the log is back where it was.
-    fn try_commit(
+    /// One transaction for the whole batch. The outer error means nothing was committed (a
+    /// failed SQLite COMMIT rolls back) and the writer's view of the log is back where it was.
+    async fn try_commit_now(
         &mut self,
         batch: &[&Submission],
     ) -> Result<Vec<StoreResult<Committed>>, StoreError> {
         let (chain_before, registry_before) = (self.chain, self.registry.clone());
-        let outcome = (|| {
+        let outcome = async {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -136,19 +105,22 @@ impl Writer {
             // up with other writers (a console command while the server runs) and the commit.
             let mut write = SqliteTx(&tx);
             let started = Instant::now();
-            let results = block_on(write_batch(
+            // Runs to completion without waiting: SQLite's calls inside are synchronous.
+            let results = write_batch(
                 &mut write,
                 &mut self.cache,
                 &mut self.chain,
                 &mut self.registry,
                 batch,
-            ))?;
+            )
+            .await?;
             let committing = Instant::now();
             tx.commit()?;
             self.stats
                 .record_batch(batch.len(), committing - started, committing.elapsed());
-            Ok(results)
-        })();
+            Ok::<_, StoreError>(results)
+        }
+        .await;
         match outcome {
             Ok(results) => {
                 if !Arc::ptr_eq(&self.registry, &registry_before) {
@@ -250,5 +222,16 @@ impl Writer {
         self.registry = Arc::new(registry);
         self.publish();
         Ok(report)
+    }
+}
+
+impl Attempt for Writer {
+    async fn try_commit(
+        &mut self,
+        batch: &[&Submission],
+    ) -> Result<Vec<StoreResult<Committed>>, Failure> {
+        self.try_commit_now(batch)
+            .await
+            .map_err(Failure::BeforeCommit)
     }
 }

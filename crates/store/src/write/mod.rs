@@ -9,6 +9,7 @@
 
 mod cache;
 mod chain;
+mod commit;
 mod plan;
 mod projection;
 mod queue;
@@ -17,6 +18,7 @@ pub(crate) mod rollup;
 
 pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
+pub(crate) use commit::{Attempt, Failure, commit_batch};
 pub(crate) use plan::{catch_up, write_batch};
 pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets};
 pub use queue::QUEUE_CAPACITY;
