@@ -293,7 +293,7 @@ impl App {
         let from = now - jiff::SignedDuration::from_hours(i64::from(hours.clamp(1, 24 * 31)));
         let entries = self
             .store
-            .access_trail(from, now + jiff::SignedDuration::from_secs(1))
+            .failed_logins(from, now + jiff::SignedDuration::from_secs(1))
             .await?;
         Ok(entries
             .iter()

@@ -74,7 +74,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     copy(
         &source,
         &mut tx,
-        "SELECT unit, no, lead FROM ticket_units",
+        "SELECT unit, no, lead, status, due_at FROM ticket_units",
         insert_units,
     )
     .await?;
@@ -256,14 +256,19 @@ async fn insert_tickets(
 
 async fn insert_units(
     tx: &mut Transaction<'_, Postgres>,
-    rows: Vec<(String, i64, bool)>,
+    rows: Vec<(String, i64, bool, String, Option<i64>)>,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO ticket_units (unit, no, lead) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::boolean[])")
-        .bind(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO ticket_units (unit, no, lead, status, due_at)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::boolean[], $4::text[], $5::bigint[])",
+    )
+    .bind(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

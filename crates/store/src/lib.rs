@@ -99,6 +99,14 @@ pub trait Store: Send + Sync + 'static {
         until: jiff::Timestamp,
     ) -> StoreResult<Vec<LogEntry>>;
 
+    /// Failed logins (`access.login_failed`) in `[from, until)`, oldest first: read by their kind's
+    /// index, not by scanning the whole access trail of the period.
+    async fn failed_logins(
+        &self,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> StoreResult<Vec<LogEntry>>;
+
     /// Tickets whose contact has this phone index (keyed hash), newest first.
     async fn caller_history(&self, phone_index: [u8; 32], limit: u32) -> StoreResult<Vec<Ticket>>;
 

@@ -38,6 +38,22 @@ pub struct TicketQuery {
     pub order: TicketOrder,
 }
 
+impl TicketQuery {
+    /// Filters only what a unit's links carry (status, deadline, number): no category and no
+    /// time of receipt.
+    pub(crate) fn links_only(&self) -> bool {
+        self.category.is_none() && self.received_from.is_none() && self.received_to.is_none()
+    }
+
+    /// Deadline first with a bound on the deadline (overdue, due soon): only tickets with a
+    /// running deadline qualify, so the deadline index can drive the query in order and stop at
+    /// the limit, instead of every open ticket being read and sorted.
+    pub(crate) fn by_bounded_deadline(&self) -> bool {
+        self.order == TicketOrder::DeadlineFirst
+            && (self.overdue_at.is_some() || self.due_between.is_some())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusCount {
     pub status: Status,

@@ -379,7 +379,10 @@ const BACK_TO_VERSION_4: &str = "DELETE FROM schema_migrations WHERE version >= 
      DROP INDEX log_unticketed_by_actor;
      DROP TABLE written_numbers;
      DROP TABLE kpi_unit_day;
-     DROP TABLE kpi_hotline_day;";
+     DROP TABLE kpi_hotline_day;
+     DROP INDEX ticket_units_by_status;
+     ALTER TABLE ticket_units DROP COLUMN status;
+     ALTER TABLE ticket_units DROP COLUMN due_at;";
 
 /// Writes the states back and forgets that the upgrade step ran.
 async fn write_as_before_the_upgrade(t: &TestApp, rows: &[(i64, String, Option<&str>)]) {

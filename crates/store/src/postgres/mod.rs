@@ -317,6 +317,10 @@ impl Store for PgStore {
         read::ticket_access(&self.pool, no).await
     }
 
+    async fn failed_logins(&self, from: Timestamp, until: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        read::failed_logins(&self.pool, from, until).await
+    }
+
     async fn access_trail(&self, from: Timestamp, until: Timestamp) -> StoreResult<Vec<LogEntry>> {
         read::access_trail(&self.pool, from, until).await
     }

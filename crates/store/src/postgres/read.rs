@@ -50,15 +50,37 @@ pub(crate) async fn ticket(db: impl PgExecutor<'_>, no: TicketNo) -> StoreResult
 /// The list query: every filter is optional; newest (or soonest due) first; cursor paging on the
 /// ticket number.
 pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
-    let mut sql = QueryBuilder::<Postgres>::new("SELECT t.state FROM tickets t");
-    if let Some(unit) = &q.unit {
-        sql.push(" JOIN ticket_units u ON u.no = t.no AND u.unit = ")
-            .push_bind(unit.to_string());
+    // Only the links are filtered: the page of ticket numbers is chosen from the index first and
+    // only its tickets are read.
+    let links_only = q.unit.is_some() && q.links_only();
+    let mut sql = QueryBuilder::<Postgres>::new(if links_only {
+        "SELECT t.state FROM (SELECT u.no, u.due_at FROM ticket_units u"
+    } else {
+        "SELECT t.state FROM tickets t"
+    });
+    // A unit's tickets are found, filtered and ordered by its links, which carry each ticket's
+    // status and deadline (index `ticket_units_by_status`).
+    let (status, due, no) = if q.unit.is_some() {
+        ("u.status", "u.due_at", "u.no")
+    } else {
+        ("t.status", "t.due_at", "t.no")
+    };
+    match &q.unit {
+        Some(unit) if links_only => {
+            sql.push(" WHERE u.unit = ").push_bind(unit.to_string());
+        }
+        Some(unit) => {
+            sql.push(" JOIN ticket_units u ON u.no = t.no AND u.unit = ")
+                .push_bind(unit.to_string());
+            sql.push(" WHERE TRUE");
+        }
+        None => {
+            sql.push(" WHERE TRUE");
+        }
     }
-    sql.push(" WHERE TRUE");
     if !q.statuses.is_empty() {
         let statuses: Vec<String> = q.statuses.iter().map(|s| s.as_str().to_owned()).collect();
-        sql.push(" AND t.status = ANY(")
+        sql.push(format!(" AND {status} = ANY("))
             .push_bind(statuses)
             .push(")");
     }
@@ -70,12 +92,13 @@ pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreRe
             .push_bind(format!("{category}:"));
     }
     if let Some(at) = q.overdue_at {
-        sql.push(" AND t.due_at < ").push_bind(at.as_millisecond());
+        sql.push(format!(" AND {due} < "))
+            .push_bind(at.as_millisecond());
     }
     if let Some((from, until)) = q.due_between {
-        sql.push(" AND t.due_at >= ")
+        sql.push(format!(" AND {due} >= "))
             .push_bind(from.as_millisecond());
-        sql.push(" AND t.due_at < ")
+        sql.push(format!(" AND {due} < "))
             .push_bind(until.as_millisecond());
     }
     if let Some(from) = q.received_from {
@@ -87,15 +110,24 @@ pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreRe
             .push_bind(to.as_millisecond());
     }
     if let TicketOrder::NewestBefore(before) = q.order {
-        sql.push(" AND t.no < ").push_bind(before.to_storage());
+        sql.push(format!(" AND {no} < "))
+            .push_bind(before.to_storage());
     }
-    sql.push(match q.order {
-        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => " ORDER BY t.no DESC",
-        TicketOrder::OldestFirst => " ORDER BY t.no",
-        TicketOrder::DeadlineFirst => " ORDER BY t.due_at IS NULL, t.due_at, t.no",
-    });
+    let order = |due: &str, no: &str| match q.order {
+        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => format!(" ORDER BY {no} DESC"),
+        TicketOrder::OldestFirst => format!(" ORDER BY {no}"),
+        // Bounded deadlines exclude tickets without one, and this order lets the deadline index
+        // drive the query (see `TicketQuery::by_bounded_deadline`).
+        TicketOrder::DeadlineFirst if q.by_bounded_deadline() => format!(" ORDER BY {due}, {no}"),
+        TicketOrder::DeadlineFirst => format!(" ORDER BY {due} IS NULL, {due}, {no}"),
+    };
+    sql.push(order(due, no));
     sql.push(" LIMIT ")
         .push_bind(i64::from(q.limit.clamp(1, 1000)));
+    if links_only {
+        sql.push(") k JOIN tickets t ON t.no = k.no");
+        sql.push(order("k.due_at", "k.no"));
+    }
     let rows: Vec<(String,)> = sql.build_query_as().fetch_all(db).await?;
     rows.iter().map(|(s,)| decode_ticket(s)).collect()
 }
@@ -108,8 +140,9 @@ pub(crate) async fn status_counts(
     let rows: Vec<(String, i64, i64)> = match unit {
         Some(unit) => {
             sqlx::query_as(
-                "SELECT t.status, COUNT(*), COUNT(*) FILTER (WHERE t.due_at < $1) FROM tickets t
-                 JOIN ticket_units u ON u.no = t.no AND u.unit = $2 GROUP BY t.status",
+                // From the links alone: an index-only scan of the unit's range.
+                "SELECT status, COUNT(*), COUNT(*) FILTER (WHERE due_at < $1) FROM ticket_units
+                 WHERE unit = $2 GROUP BY status",
             )
             .bind(now.as_millisecond())
             .bind(unit.as_str())
@@ -184,6 +217,25 @@ pub(crate) async fn access_trail(
          UNION ALL
          SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
          WHERE ticket IS NOT NULL AND at >= $1 AND at < $2 AND kind = 'ticket.contact_revealed'
+         ORDER BY seq",
+    )
+    .bind(from.as_millisecond())
+    .bind(until.as_millisecond())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| stored(r).decode().map_err(StoreError::Corrupt))
+        .collect()
+}
+
+pub(crate) async fn failed_logins(
+    db: impl PgExecutor<'_>,
+    from: Timestamp,
+    until: Timestamp,
+) -> StoreResult<Vec<LogEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT seq, at, actor, ticket, kind, body, prev, hash FROM log
+         WHERE ticket IS NULL AND kind = 'access.login_failed' AND at >= $1 AND at < $2
          ORDER BY seq",
     )
     .bind(from.as_millisecond())

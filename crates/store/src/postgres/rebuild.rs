@@ -133,7 +133,7 @@ async fn settle(
     seen: &mut HashSet<i64>,
 ) -> StoreResult<()> {
     let numbers: Vec<i64> = rebuilt.iter().map(|t| t.no.to_storage()).collect();
-    let stored = stored_rows(conn, &numbers).await?;
+    let stored = stored_rows(conn, &numbers, rewrite.links_with_copies()).await?;
     let mut repairs: Vec<TicketRow> = Vec::new();
     for ticket in rebuilt {
         seen.insert(ticket.no.to_storage());
@@ -150,11 +150,22 @@ async fn settle(
         }
     }
     write_rows(conn, repairs.iter()).await?;
-    write_units(conn, &repairs.iter().collect::<Vec<_>>()).await
+    if rewrite.links_with_copies() {
+        write_units(conn, &repairs.iter().collect::<Vec<_>>()).await?;
+    }
+    Ok(())
 }
 
 /// The stored projections of these tickets, with their unit links.
-async fn stored_rows(conn: &mut PgConnection, numbers: &[i64]) -> StoreResult<Vec<TicketRow>> {
+/// A unit link as stored: ticket, unit, lead, and its copies of the status and deadline.
+type StoredLink = (i64, String, bool, Option<String>, Option<i64>);
+
+/// `copies`: the links carry the ticket's status and deadline (schema version 9 on).
+async fn stored_rows(
+    conn: &mut PgConnection,
+    numbers: &[i64],
+    copies: bool,
+) -> StoreResult<Vec<TicketRow>> {
     let rows: Vec<TicketColumns> = sqlx::query_as(
         "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
          FROM tickets WHERE no = ANY($1)",
@@ -162,11 +173,15 @@ async fn stored_rows(conn: &mut PgConnection, numbers: &[i64]) -> StoreResult<Ve
     .bind(numbers)
     .fetch_all(&mut *conn)
     .await?;
-    let links: Vec<(i64, String, bool)> =
-        sqlx::query_as("SELECT no, unit, lead FROM ticket_units WHERE no = ANY($1)")
-            .bind(numbers)
-            .fetch_all(&mut *conn)
-            .await?;
+    // Without copies, each link reads as agreeing with its ticket.
+    let links: Vec<StoredLink> = sqlx::query_as(if copies {
+        "SELECT no, unit, lead, status, due_at FROM ticket_units WHERE no = ANY($1)"
+    } else {
+        "SELECT no, unit, lead, NULL::text, NULL::bigint FROM ticket_units WHERE no = ANY($1)"
+    })
+    .bind(numbers)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(
@@ -182,12 +197,18 @@ async fn stored_rows(conn: &mut PgConnection, numbers: &[i64]) -> StoreResult<Ve
                 version,
                 state,
             )| {
-                let mut units: Vec<(String, bool)> = links
-                    .iter()
-                    .filter(|l| l.0 == no)
-                    .map(|l| (l.1.clone(), l.2))
-                    .collect();
-                units.sort();
+                let units = crate::write::stored_units(
+                    links
+                        .iter()
+                        .filter(|l| l.0 == no)
+                        .map(|l| match &l.3 {
+                            Some(copy) => (l.1.clone(), l.2, copy.clone(), l.4),
+                            None => (l.1.clone(), l.2, status.clone(), due_at),
+                        })
+                        .collect(),
+                    &status,
+                    due_at,
+                );
                 // A status the code does not know (a hand-edited row) never equals a real one.
                 let status = domain::ticket::Status::parse(&status)
                     .map(|s| s.as_str())

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, Step)] = &[
         8,
         Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
     ),
+    (9, Step::Sql(include_str!("migrations/0009_unit_inbox.sql"))),
 ];
 
 /// Any constant works; it only has to be the same for every node.
@@ -136,6 +137,7 @@ mod tests {
         (6, "6d41fa3eaa1a65c6"),
         (7, "df78113a135490ec"),
         (8, "47539240d6b6ba1b"),
+        (9, "d5702ea90b1b46d8"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

@@ -142,6 +142,24 @@ impl<'c> PgTx<'c> {
                 .map(|(row, _)| row)
                 .collect();
             write_units(self.conn, &relinked).await?;
+            // The links carry the ticket's status and deadline for the unit inbox.
+            let moved: Vec<&TicketRow> = rows
+                .iter()
+                .filter(|(_, changed)| !*changed)
+                .map(|(row, _)| row)
+                .collect();
+            if !moved.is_empty() {
+                sqlx::query(
+                    "UPDATE ticket_units u SET status = v.status, due_at = v.due_at
+                     FROM UNNEST($1::bigint[], $2::text[], $3::bigint[]) AS v(no, status, due_at)
+                     WHERE u.no = v.no AND (u.status <> v.status OR u.due_at IS DISTINCT FROM v.due_at)",
+                )
+                .bind(moved.iter().map(|r| r.no).collect::<Vec<_>>())
+                .bind(moved.iter().map(|r| r.keys.status.to_owned()).collect::<Vec<_>>())
+                .bind(moved.iter().map(|r| r.keys.due_at).collect::<Vec<_>>())
+                .execute(&mut *self.conn)
+                .await?;
+            }
         }
         Ok(())
     }
@@ -188,22 +206,27 @@ pub(crate) async fn write_units(conn: &mut PgConnection, rows: &[&TicketRow]) ->
         .bind(rows.iter().map(|r| r.no).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
-    let links: Vec<(String, i64, bool)> = rows
+    let links: Vec<(String, &TicketRow, bool)> = rows
         .iter()
         .flat_map(|r| {
             r.keys
                 .units
                 .iter()
-                .map(|(unit, lead)| (unit.clone(), r.no, *lead))
+                .map(move |(unit, lead)| (unit.clone(), *r, *lead))
         })
         .collect();
     if !links.is_empty() {
-        sqlx::query("INSERT INTO ticket_units (unit, no, lead) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::boolean[])")
-            .bind(links.iter().map(|l| l.0.clone()).collect::<Vec<_>>())
-            .bind(links.iter().map(|l| l.1).collect::<Vec<_>>())
-            .bind(links.iter().map(|l| l.2).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ticket_units (unit, no, lead, status, due_at)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::boolean[], $4::text[], $5::bigint[])",
+        )
+        .bind(links.iter().map(|l| l.0.clone()).collect::<Vec<_>>())
+        .bind(links.iter().map(|l| l.1.no).collect::<Vec<_>>())
+        .bind(links.iter().map(|l| l.2).collect::<Vec<_>>())
+        .bind(links.iter().map(|l| l.1.keys.status.to_owned()).collect::<Vec<_>>())
+        .bind(links.iter().map(|l| l.1.keys.due_at).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

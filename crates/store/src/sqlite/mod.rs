@@ -209,6 +209,11 @@ impl Store for SqliteStore {
         self.read(move |c| read::access_trail(c, from, until)).await
     }
 
+    async fn failed_logins(&self, from: Timestamp, until: Timestamp) -> StoreResult<Vec<LogEntry>> {
+        self.read(move |c| read::failed_logins(c, from, until))
+            .await
+    }
+
     async fn photo(&self, no: TicketNo) -> StoreResult<Option<crate::SealedPhoto>> {
         self.read(move |c| read::photo(c, no)).await
     }

@@ -27,18 +27,37 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
         args.push(v);
         format!("?{}", args.len())
     };
+    // A unit's tickets are found, filtered and ordered by its links, which carry each ticket's
+    // status and deadline (index `ticket_units_by_status`): an index range, however many
+    // tickets the unit ever had.
+    let (status, due, no) = if q.unit.is_some() {
+        ("u.status", "u.due_at", "u.no")
+    } else if q.by_bounded_deadline() {
+        // `+` keeps SQLite from choosing the status index when the deadline index can drive
+        // the query in order (see `TicketQuery::by_bounded_deadline`).
+        ("+t.status", "t.due_at", "t.no")
+    } else {
+        ("t.status", "t.due_at", "t.no")
+    };
+    let mut conditions: Vec<String> = Vec::new();
+    // Only the links are filtered: the page of ticket numbers is chosen from the index first and
+    // only its tickets are read (otherwise every matching ticket's state is read to sort).
+    let links_only = q.unit.is_some() && q.links_only();
     if let Some(unit) = &q.unit {
         let p = arg(Value::Text(unit.to_string()), &mut args);
-        sql += &format!(" JOIN ticket_units u ON u.no = t.no AND u.unit = {p}");
+        if links_only {
+            conditions.push(format!("u.unit = {p}"));
+        } else {
+            sql += &format!(" JOIN ticket_units u ON u.no = t.no AND u.unit = {p}");
+        }
     }
-    let mut conditions: Vec<String> = Vec::new();
     if !q.statuses.is_empty() {
         let list: Vec<String> = q
             .statuses
             .iter()
             .map(|s| arg(Value::Text(s.as_str().into()), &mut args))
             .collect();
-        conditions.push(format!("t.status IN ({})", list.join(", ")));
+        conditions.push(format!("{status} IN ({})", list.join(", ")));
     }
     if let Some(category) = &q.category {
         // Codes are digits, so every code under the prefix sorts before prefix + ':'.
@@ -48,14 +67,14 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
     }
     if let Some(at) = q.overdue_at {
         conditions.push(format!(
-            "t.due_at < {}",
+            "{due} < {}",
             arg(Value::Integer(at.as_millisecond()), &mut args)
         ));
     }
     if let Some((from, until)) = q.due_between {
         let from = arg(Value::Integer(from.as_millisecond()), &mut args);
         let until = arg(Value::Integer(until.as_millisecond()), &mut args);
-        conditions.push(format!("t.due_at >= {from} AND t.due_at < {until}"));
+        conditions.push(format!("{due} >= {from} AND {due} < {until}"));
     }
     if let Some(from) = q.received_from {
         conditions.push(format!(
@@ -71,23 +90,40 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
     }
     if let TicketOrder::NewestBefore(before) = q.order {
         conditions.push(format!(
-            "t.no < {}",
+            "{no} < {}",
             arg(Value::Integer(before.to_storage()), &mut args)
         ));
     }
-    if !conditions.is_empty() {
-        sql += " WHERE ";
-        sql += &conditions.join(" AND ");
-    }
-    sql += match q.order {
-        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => " ORDER BY t.no DESC",
-        TicketOrder::OldestFirst => " ORDER BY t.no",
-        TicketOrder::DeadlineFirst => " ORDER BY t.due_at IS NULL, t.due_at, t.no",
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
     };
-    sql += &format!(
+    let order = |due: &str, no: &str| match q.order {
+        TicketOrder::NewestFirst | TicketOrder::NewestBefore(_) => format!(" ORDER BY {no} DESC"),
+        TicketOrder::OldestFirst => format!(" ORDER BY {no}"),
+        // Bounded deadlines exclude tickets without one, and this order is the index's.
+        TicketOrder::DeadlineFirst if q.by_bounded_deadline() => {
+            format!(" ORDER BY {due}, {no}")
+        }
+        TicketOrder::DeadlineFirst => format!(" ORDER BY {due} IS NULL, {due}, {no}"),
+    };
+    let limit = format!(
         " LIMIT {}",
         arg(Value::Integer(i64::from(q.limit.clamp(1, 1000))), &mut args)
     );
+    if links_only {
+        sql = format!(
+            "SELECT t.state FROM (SELECT u.no, u.due_at FROM ticket_units u{filter}{}{limit}) k \
+             JOIN tickets t ON t.no = k.no{}",
+            order(due, no),
+            order("k.due_at", "k.no")
+        );
+    } else {
+        sql += &filter;
+        sql += &order(due, no);
+        sql += &limit;
+    }
     let mut stmt = conn.prepare_cached(&sql)?;
     let states: Vec<String> = stmt
         .query_map(params_from_iter(args), |r| r.get(0))?
@@ -102,8 +138,9 @@ pub(crate) fn status_counts(
 ) -> StoreResult<Vec<StatusCount>> {
     let sql = match unit {
         Some(_) => {
-            "SELECT t.status, COUNT(*), COALESCE(SUM(t.due_at < ?1), 0) FROM tickets t
-             JOIN ticket_units u ON u.no = t.no AND u.unit = ?2 GROUP BY t.status"
+            // From the links alone: an index-only scan of the unit's range.
+            "SELECT status, COUNT(*), COALESCE(SUM(due_at < ?1), 0) FROM ticket_units
+             WHERE unit = ?2 GROUP BY status"
         }
         None => {
             "SELECT status, COUNT(*), COALESCE(SUM(due_at < ?1), 0) FROM tickets WHERE ?2 IS NULL GROUP BY status"
@@ -171,6 +208,23 @@ pub(crate) fn access_trail(
          UNION ALL
          SELECT {ENTRY_COLUMNS} FROM log WHERE ticket IS NOT NULL AND at >= ?1 AND at < ?2
            AND kind = 'ticket.contact_revealed'
+         ORDER BY seq"
+    ))?;
+    let entries = stmt.query_map(
+        params![from.as_millisecond(), until.as_millisecond()],
+        rows::entry,
+    )?;
+    decode_all(entries)
+}
+
+pub(crate) fn failed_logins(
+    conn: &Connection,
+    from: Timestamp,
+    until: Timestamp,
+) -> StoreResult<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM log INDEXED BY log_admin
+         WHERE ticket IS NULL AND kind = 'access.login_failed' AND at >= ?1 AND at < ?2
          ORDER BY seq"
     ))?;
     let entries = stmt.query_map(

@@ -94,11 +94,15 @@ fn settle(
     seen.insert(ticket.no.to_storage());
     report.tickets += 1;
     let expected = TicketRow::of(ticket)?;
-    let stored = read_row(conn, ticket.no)?;
+    let stored = read_row(conn, ticket.no, rewrite.links_with_copies())?;
     if let Some(difference) = compare(stored.as_ref(), &expected)? {
         if rewrite.covers(stored.as_ref(), &expected) {
             report.differing.push(difference);
-            super::rows::write_all(conn, &expected)?;
+            if rewrite.links_with_copies() {
+                super::rows::write_all(conn, &expected)?;
+            } else {
+                super::rows::write_row(conn, &expected)?;
+            }
         } else {
             report.left_as_found.push(difference);
         }

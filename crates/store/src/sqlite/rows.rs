@@ -34,7 +34,12 @@ pub(crate) fn load_ticket(conn: &Connection, no: TicketNo) -> Result<Option<Tick
 }
 
 /// A ticket's projection as stored, for comparing with a rebuilt one.
-pub(crate) fn read_row(conn: &Connection, no: TicketNo) -> Result<Option<TicketRow>, StoreError> {
+/// `copies`: the links carry the ticket's status and deadline (schema version 9 on).
+pub(crate) fn read_row(
+    conn: &Connection,
+    no: TicketNo,
+    copies: bool,
+) -> Result<Option<TicketRow>, StoreError> {
     let row = conn
         .prepare_cached(
             "SELECT no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state
@@ -63,18 +68,31 @@ pub(crate) fn read_row(conn: &Connection, no: TicketNo) -> Result<Option<TicketR
     row.keys.status = domain::ticket::Status::parse(&status)
         .map(|s| s.as_str())
         .unwrap_or("?");
-    let mut stmt = conn.prepare_cached("SELECT unit, lead FROM ticket_units WHERE no = ?1")?;
-    row.keys.units = stmt
-        .query_map([no.to_storage()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    row.keys.units.sort();
+    let links: Vec<(String, bool, String, Option<i64>)> = if copies {
+        conn.prepare_cached("SELECT unit, lead, status, due_at FROM ticket_units WHERE no = ?1")?
+            .query_map([no.to_storage()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?
+    } else {
+        conn.prepare_cached("SELECT unit, lead FROM ticket_units WHERE no = ?1")?
+            .query_map([no.to_storage()], |r| {
+                Ok((r.get(0)?, r.get(1)?, status.clone(), row.keys.due_at))
+            })?
+            .collect::<Result<_, _>>()?
+    };
+    row.keys.units = crate::write::stored_units(links, &status, row.keys.due_at);
     Ok(Some(row))
 }
 
 /// Writes every column and the unit links (a new ticket, or a repair).
 pub(crate) fn write_all(conn: &Connection, row: &TicketRow) -> Result<(), StoreError> {
+    write_row(conn, row)?;
+    write_units(conn, row)
+}
+
+/// Writes every column of the ticket's row, not its links.
+pub(crate) fn write_row(conn: &Connection, row: &TicketRow) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO tickets (no, status, category, lead_unit, received_at, due_at, updated_at, contact_id, version, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -95,7 +113,7 @@ pub(crate) fn write_all(conn: &Connection, row: &TicketRow) -> Result<(), StoreE
         row.version,
         row.state,
     ])?;
-    write_units(conn, row)
+    Ok(())
 }
 
 /// Writes what changed since `before`: indexes whose column did not change are not touched,
@@ -138,6 +156,10 @@ pub(crate) fn write_changes(
     stmt.raw_execute()?;
     if row.keys.units != before.units {
         write_units(conn, row)?;
+    } else if status || due {
+        // The links carry the ticket's status and deadline for the unit inbox.
+        conn.prepare_cached("UPDATE ticket_units SET status = ?2, due_at = ?3 WHERE no = ?1")?
+            .execute(params![row.no, row.keys.status, row.keys.due_at])?;
     }
     Ok(())
 }
@@ -145,10 +167,17 @@ pub(crate) fn write_changes(
 fn write_units(conn: &Connection, row: &TicketRow) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM ticket_units WHERE no = ?1")?
         .execute([row.no])?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO ticket_units (unit, no, lead) VALUES (?1, ?2, ?3)")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO ticket_units (unit, no, lead, status, due_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     for (unit, lead) in &row.keys.units {
-        insert.execute(params![unit, row.no, lead])?;
+        insert.execute(params![
+            unit,
+            row.no,
+            lead,
+            row.keys.status,
+            row.keys.due_at
+        ])?;
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, Step)] = &[
         8,
         Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
     ),
+    (9, Step::Sql(include_str!("migrations/0009_unit_inbox.sql"))),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -115,6 +116,7 @@ mod tests {
         (6, "1475a47c5a51019d"),
         (7, "1f25b3ae1f101f80"),
         (8, "d00c1ab85efc116c"),
+        (9, "bd39468b69e1e8df"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

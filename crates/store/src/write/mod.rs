@@ -20,7 +20,7 @@ pub(crate) use cache::TicketCache;
 pub(crate) use chain::{Chain, NewEntry};
 pub(crate) use commit::{Attempt, Failure, commit_batch};
 pub(crate) use plan::{catch_up, write_batch};
-pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets};
+pub(crate) use projection::{Keys, TicketRow, decode_ticket, decode_tickets, stored_units};
 pub use queue::QUEUE_CAPACITY;
 pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
 pub(crate) use replay::{LogRow, Replay, Rewrite, compare, report_upgrade};

@@ -33,6 +33,28 @@ impl Keys {
     }
 }
 
+/// The unit links as stored, `(unit, lead, status, due_at)`, as the `units` key: a link whose
+/// copy of the ticket's status or deadline differs from the ticket row's reads as a marker unit,
+/// so `rebuild` names `units` and rewrites the links.
+pub(crate) fn stored_units(
+    links: Vec<(String, bool, String, Option<i64>)>,
+    status: &str,
+    due_at: Option<i64>,
+) -> Vec<(String, bool)> {
+    let mut units: Vec<(String, bool)> = links
+        .into_iter()
+        .map(|(unit, lead, s, due)| {
+            if s == status && due == due_at {
+                (unit, lead)
+            } else {
+                (format!("{unit} (stale status or deadline)"), lead)
+            }
+        })
+        .collect();
+    units.sort();
+    units
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TicketRow {
     pub no: i64,

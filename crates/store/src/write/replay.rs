@@ -69,6 +69,13 @@ pub(crate) enum Rewrite {
 }
 
 impl Rewrite {
+    /// Whether the unit links are compared and written with their copies of the ticket's status
+    /// and deadline. The upgrade step runs at schema version 5, before links carried them
+    /// (version 9), and never changes links: it rewrites times only.
+    pub(crate) fn links_with_copies(self) -> bool {
+        self == Self::Everything
+    }
+
     /// Whether a projection that differs from its rebuild is rewritten.
     pub(crate) fn covers(self, stored: Option<&TicketRow>, rebuilt: &TicketRow) -> bool {
         match self {

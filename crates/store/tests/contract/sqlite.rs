@@ -126,7 +126,8 @@ async fn rebuild_repairs_a_projection_edited_behind_the_logs_back() {
     assert_eq!(
         found,
         vec![
-            (edited, vec!["status".to_owned()]),
+            // The unit links' copy of the status no longer agrees with the edited row either.
+            (edited, vec!["status".to_owned(), "units".to_owned()]),
             (deleted, vec!["category".to_owned()])
         ]
     );
@@ -143,6 +144,38 @@ async fn rebuild_repairs_a_projection_edited_behind_the_logs_back() {
             .is_empty()
     );
     assert!(store.rebuild().await.unwrap().differing.is_empty());
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_link_whose_copy_of_the_status_is_stale_is_repaired_by_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+    bootstrap(&store).await;
+    let no = receive(&store).await;
+    act(&store, dispatcher(), at_hours(1), no, dispatch("roads"))
+        .await
+        .unwrap();
+    let inbox = || TicketQuery {
+        statuses: vec![Status::Dispatched],
+        unit: Some(unit("roads")),
+        limit: 10,
+        order: store::TicketOrder::DeadlineFirst,
+        ..Default::default()
+    };
+    assert_eq!(store.tickets(inbox()).await.unwrap().len(), 1);
+    let forged = rusqlite::Connection::open(&path).unwrap();
+    forged
+        .execute("UPDATE ticket_units SET status = 'closed'", [])
+        .unwrap();
+    drop(forged);
+    // The unit's inbox reads the links: the ticket vanished from it.
+    assert!(store.tickets(inbox()).await.unwrap().is_empty());
+    let report = store.rebuild().await.unwrap();
+    assert_eq!(report.differing.len(), 1);
+    assert_eq!(report.differing[0].fields, ["units"]);
+    assert_eq!(store.tickets(inbox()).await.unwrap().len(), 1);
     store.close().await;
 }
 
