@@ -138,6 +138,38 @@ impl App {
         Ok((report, counts))
     }
 
+    /// How many open tickets each unit leads are past their running deadline at `now`, by unit
+    /// name, most first. Counts only: no ticket is shown, so nothing is recorded as looked at.
+    pub async fn overdue_by_unit(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> AppResult<Vec<(String, u64)>> {
+        require(actor, Action::ViewKpi, None)?;
+        let registry = self.registry();
+        let units = registry.units.keys().cloned().collect();
+        let open = vec![
+            domain::ticket::Status::Dispatched,
+            domain::ticket::Status::InProgress,
+            domain::ticket::Status::ReturnRequested,
+        ];
+        let mut counts: Vec<(String, u64)> = self
+            .store
+            .overdue_by_lead_unit(units, open, now)
+            .await?
+            .into_iter()
+            .map(|(unit, n)| {
+                let name = registry
+                    .unit_name(&unit)
+                    .unwrap_or(unit.as_str())
+                    .to_owned();
+                (name, n)
+            })
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(counts)
+    }
+
     /// Counts for any period, both ways, for checking that they agree.
     pub async fn kpi_counts(
         &self,

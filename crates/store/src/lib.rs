@@ -76,6 +76,16 @@ pub trait Store: Send + Sync + 'static {
         now: jiff::Timestamp,
     ) -> StoreResult<Vec<StatusCount>>;
 
+    /// How many tickets in `statuses` each of `units` leads whose running deadline passed before
+    /// `now`: counted in the unit links' index, however many there are. Units with none are left
+    /// out.
+    async fn overdue_by_lead_unit(
+        &self,
+        units: Vec<domain::ids::UnitId>,
+        statuses: Vec<domain::ticket::Status>,
+        now: jiff::Timestamp,
+    ) -> StoreResult<Vec<(domain::ids::UnitId, u64)>>;
+
     /// The ticket's log entries, oldest first: its timeline.
     async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>>;
 

@@ -309,6 +309,15 @@ impl Store for PgStore {
         read::status_counts(&self.pool, unit.as_ref(), now).await
     }
 
+    async fn overdue_by_lead_unit(
+        &self,
+        units: Vec<UnitId>,
+        statuses: Vec<domain::ticket::Status>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(UnitId, u64)>> {
+        read::overdue_by_lead_unit(&self.pool, &units, &statuses, now).await
+    }
+
     async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
         read::ticket_log(&self.pool, no).await
     }

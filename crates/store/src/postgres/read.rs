@@ -132,6 +132,35 @@ pub(crate) async fn tickets(db: impl PgExecutor<'_>, q: &TicketQuery) -> StoreRe
     rows.iter().map(|(s,)| decode_ticket(s)).collect()
 }
 
+pub(crate) async fn overdue_by_lead_unit(
+    db: impl PgExecutor<'_>,
+    units: &[UnitId],
+    statuses: &[Status],
+    now: Timestamp,
+) -> StoreResult<Vec<(UnitId, u64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT unit, COUNT(*) FROM ticket_units
+         WHERE unit = ANY($1) AND status = ANY($2) AND due_at < $3 AND lead
+         GROUP BY unit",
+    )
+    .bind(units.iter().map(|u| u.to_string()).collect::<Vec<_>>())
+    .bind(
+        statuses
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .bind(now.as_millisecond())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(unit, n)| {
+            let unit = UnitId::parse(&unit).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((unit, n as u64))
+        })
+        .collect()
+}
+
 pub(crate) async fn status_counts(
     db: impl PgExecutor<'_>,
     unit: Option<&UnitId>,

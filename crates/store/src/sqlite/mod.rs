@@ -197,6 +197,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn overdue_by_lead_unit(
+        &self,
+        units: Vec<UnitId>,
+        statuses: Vec<domain::ticket::Status>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(UnitId, u64)>> {
+        self.read(move |c| read::overdue_by_lead_unit(c, &units, &statuses, now))
+            .await
+    }
+
     async fn ticket_log(&self, no: TicketNo) -> StoreResult<Vec<LogEntry>> {
         self.read(move |c| read::ticket_log(c, no)).await
     }

@@ -131,6 +131,53 @@ pub(crate) fn tickets(conn: &Connection, q: &TicketQuery) -> StoreResult<Vec<Tic
     states.iter().map(|s| decode_ticket(s)).collect()
 }
 
+pub(crate) fn overdue_by_lead_unit(
+    conn: &Connection,
+    units: &[UnitId],
+    statuses: &[Status],
+    now: Timestamp,
+) -> StoreResult<Vec<(UnitId, u64)>> {
+    if units.is_empty() || statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args: Vec<Value> = vec![Value::Integer(now.as_millisecond())];
+    let list = |values: Vec<Value>, args: &mut Vec<Value>| {
+        let start = args.len();
+        args.extend(values);
+        (start + 1..=args.len())
+            .map(|n| format!("?{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let units_list = list(
+        units.iter().map(|u| Value::Text(u.to_string())).collect(),
+        &mut args,
+    );
+    let statuses_list = list(
+        statuses
+            .iter()
+            .map(|s| Value::Text(s.as_str().to_owned()))
+            .collect(),
+        &mut args,
+    );
+    // Both lists are index columns (`ticket_units_by_status`): one seek per unit and status.
+    let sql = format!(
+        "SELECT unit, COUNT(*) FROM ticket_units
+         WHERE unit IN ({units_list}) AND status IN ({statuses_list}) AND due_at < ?1 AND lead
+         GROUP BY unit"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    rows.map(|r| {
+        let (unit, n) = r?;
+        let unit = UnitId::parse(&unit).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok((unit, n as u64))
+    })
+    .collect()
+}
+
 pub(crate) fn status_counts(
     conn: &Connection,
     unit: Option<&UnitId>,

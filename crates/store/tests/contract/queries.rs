@@ -252,3 +252,58 @@ pub async fn a_full_queue_shows_the_ticket_waiting_longest(store: &dyn Store) {
         "newest first, a page of 200 hides the first of 201: the reason for OldestFirst"
     );
 }
+
+/// Overdue tickets by lead unit are counted, not listed: all of them, per unit, as deadlines
+/// pass, and signing (a new deadline) or replying moves a ticket out of the count.
+pub async fn overdue_tickets_are_counted_by_lead_unit(store: &dyn Store) {
+    let mut roads = Vec::new();
+    for i in 0..3 {
+        let no = receive(store).await;
+        act(store, dispatcher(), at_hours(i), no, dispatch("roads"))
+            .await
+            .unwrap();
+        roads.push(no);
+    }
+    let water = receive_at(store, at_hours(2), "080101", None)
+        .await
+        .unwrap();
+    act(store, dispatcher(), at_hours(2), water, dispatch("water"))
+        .await
+        .unwrap();
+    let open = vec![
+        Status::Dispatched,
+        Status::InProgress,
+        Status::ReturnRequested,
+    ];
+    let units = vec![unit("roads"), unit("water"), unit("city")];
+    let counts = |now| store.overdue_by_lead_unit(units.clone(), open.clone(), now);
+    assert!(
+        counts(at_hours(0)).await.unwrap().is_empty(),
+        "nothing due yet"
+    );
+    let late = at_hours(24 * 30);
+    let mut all = counts(late).await.unwrap();
+    all.sort();
+    assert_eq!(all, vec![(unit("roads"), 3), (unit("water"), 1)]);
+    // Only the statuses asked for count.
+    let replied_only = store
+        .overdue_by_lead_unit(units.clone(), vec![Status::Replied], late)
+        .await
+        .unwrap();
+    assert!(replied_only.is_empty());
+    // Signing sets the reply deadline: the ticket's copy in its links moves with it.
+    act(
+        store,
+        handler("roads"),
+        at_hours(5),
+        roads[0],
+        TicketAction::Sign,
+    )
+    .await
+    .unwrap();
+    let signed = store.ticket(roads[0]).await.unwrap().unwrap();
+    let before_reply_due = signed.next_deadline().unwrap() - jiff::SignedDuration::from_secs(1);
+    let mut counts_then = counts(before_reply_due).await.unwrap();
+    counts_then.sort();
+    assert_eq!(counts_then, vec![(unit("roads"), 2), (unit("water"), 1)]);
+}

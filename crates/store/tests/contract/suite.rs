@@ -17,7 +17,8 @@ use crate::fixture::*;
 pub use crate::outbox::messages_are_written_with_their_events_and_settled_once;
 pub use crate::queries::{
     a_full_queue_shows_the_ticket_waiting_longest, caller_history_uses_the_phone_index,
-    lists_filter_and_page, ticket_events_come_by_time_window,
+    lists_filter_and_page, overdue_tickets_are_counted_by_lead_unit,
+    ticket_events_come_by_time_window,
 };
 
 /// Declares one test per suite function for a backend: `contract_tests!(fresh_store_expression)`.
@@ -32,6 +33,7 @@ macro_rules! contract_tests {
             a_refused_command_in_a_batch_leaves_the_others,
             lists_filter_and_page,
             a_full_queue_shows_the_ticket_waiting_longest,
+            overdue_tickets_are_counted_by_lead_unit,
             caller_history_uses_the_phone_index,
             ticket_events_come_by_time_window,
             messages_are_written_with_their_events_and_settled_once,
