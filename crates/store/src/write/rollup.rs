@@ -73,28 +73,24 @@ impl Rollups {
     /// The days on which `self` and `other` differ.
     pub fn differing_days(&self, other: &Rollups) -> Vec<Date> {
         let mut days = std::collections::BTreeSet::new();
-        for (key, row) in &self.units {
-            if other.units.get(key) != Some(row) {
-                days.insert(key.0);
-            }
-        }
-        for (key, row) in &other.units {
-            if self.units.get(key) != Some(row) {
-                days.insert(key.0);
-            }
-        }
-        for (key, row) in &self.hotline {
-            if other.hotline.get(key) != Some(row) {
-                days.insert(key.0);
-            }
-        }
-        for (key, row) in &other.hotline {
-            if self.hotline.get(key) != Some(row) {
-                days.insert(key.0);
-            }
-        }
+        days.extend(differing(&self.units, &other.units, |key| key.0));
+        days.extend(differing(&self.hotline, &other.hotline, |key| key.0));
         days.into_iter().collect()
     }
+}
+
+/// The days of the keys whose rows differ between `a` and `b` (present in one only, or unequal).
+fn differing<'a, K: Ord, R: PartialEq>(
+    a: &'a BTreeMap<K, R>,
+    b: &'a BTreeMap<K, R>,
+    day: impl Fn(&K) -> Date + 'a,
+) -> impl Iterator<Item = Date> + 'a {
+    let one_way = |x: &'a BTreeMap<K, R>, y: &'a BTreeMap<K, R>| {
+        x.iter()
+            .filter(move |(key, row)| y.get(*key) != Some(*row))
+            .map(|(key, _)| key)
+    };
+    one_way(a, b).chain(one_way(b, a)).map(day)
 }
 
 /// The civil days `[first, end)` a period covers, when it starts and ends at midnight.
