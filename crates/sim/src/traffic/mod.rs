@@ -121,8 +121,8 @@ impl Tickets {
     }
 }
 
-/// Only tickets still open are indexed: `plan` drops a step for a forgotten one before any
-/// other code looks it up.
+/// Only tickets still open are indexed: `plan` and `after` drop a step for a forgotten one
+/// before any other code looks it up.
 impl std::ops::Index<usize> for Tickets {
     type Output = TicketSim;
 
@@ -405,6 +405,11 @@ impl<'a> Traffic<'a> {
     fn after(&mut self, planned: &Planned, view: TicketView, not_before: Timestamp) {
         let i = planned.ticket;
         let at = planned.at;
+        // Two steps of one ticket can commit in one round; once the first finished it, the
+        // ticket is forgotten and the second has nothing to schedule.
+        if self.tickets.get(i).is_none() {
+            return;
+        }
         if self.tickets[i].no.is_none() {
             self.summary.tickets += 1;
             self.tickets[i].no = TicketNo::parse(&view.no).ok();
