@@ -485,7 +485,7 @@ async fn a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticke
     let dispatcher = t.login("dispatcher").await;
     t.act(&dispatcher, &no, "dispatch", json!({"lead": "cgj"}))
         .await;
-    let mut staff = crate::ui::Browser::new(&t);
+    let mut staff = crate::browser::Browser::new(&t);
     staff.login("h-cgj", "").await;
     let response = staff.raw_get(&format!("/tickets/{no}/photo")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -510,7 +510,7 @@ async fn a_photo_is_checked_sealed_and_shown_only_to_those_who_may_see_the_ticke
     );
     let (_, page, _) = staff.get(&format!("/tickets/{no}")).await;
     assert!(page.contains("id=\"photo\""), "the ticket page shows it");
-    let mut other = crate::ui::Browser::new(&t);
+    let mut other = crate::browser::Browser::new(&t);
     other.login("h-jtj", "").await;
     assert_eq!(
         other

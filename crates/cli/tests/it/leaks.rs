@@ -179,7 +179,7 @@ async fn nothing_a_unit_can_reach_shows_a_confidential_citizen(t: TestApp) {
             scanned += 1;
         }
 
-        let mut browser = crate::ui::Browser::new(&t);
+        let mut browser = crate::browser::Browser::new(&t);
         browser.login(who, "").await;
         let mut pages = vec![
             "/unit".to_owned(),

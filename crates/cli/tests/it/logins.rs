@@ -80,7 +80,7 @@ async fn a_login_flood_is_slowed_recorded_and_the_real_user_still_gets_in(t: Tes
     assert_eq!(status, 201, "{body}");
 
     // Every checked failure is on the administrators' page, with the name and the address…
-    let mut admin = crate::ui::Browser::new(&t);
+    let mut admin = crate::browser::Browser::new(&t);
     admin.login("admin", "").await;
     let (status, page, _) = admin.get("/admin").await;
     assert_eq!(status, 200);

@@ -472,7 +472,7 @@ async fn every_role_gets_exactly_what_the_permission_table_allows(app: TestApp) 
     rows.sort_by_key(|(_, path, _, _)| path == "/logout");
     let mut pages_checked = 0;
     for who in PEOPLE {
-        let mut browser = crate::ui::Browser::new(t);
+        let mut browser = crate::browser::Browser::new(t);
         browser.login(who, "").await;
         let csrf = browser.csrf().await;
         let actor = actor(t, who);

@@ -104,7 +104,7 @@ async fn numbers_in_text_are_masked_everywhere_and_revealed_with_a_logged_reason
         .collect();
     assert_eq!(sealed.len(), 3, "receive, note and reply each had numbers");
     assert_eq!(sealed[1]["details"]["numbers"][0]["masked"], "0571****6655");
-    let mut browser = crate::ui::Browser::new(&t);
+    let mut browser = crate::browser::Browser::new(&t);
     browser.login("h-cgj", "").await;
     let page = browser
         .raw_get(&format!("/tickets/{no}"))
@@ -163,7 +163,7 @@ async fn numbers_in_text_are_masked_everywhere_and_revealed_with_a_logged_reason
     assert_eq!(revealed["numbers_in_text"][2]["seq"], note_seq);
 
     // On the page too: the numbers are shown once, on the reveal's own response.
-    let mut browser = crate::ui::Browser::new(&t);
+    let mut browser = crate::browser::Browser::new(&t);
     browser.login("followup", "").await;
     let csrf = browser.csrf().await;
     let (status, html, _) = browser
