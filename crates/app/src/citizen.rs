@@ -153,7 +153,9 @@ impl App {
                 domain::audit::LogEvent::Ticket(event) => {
                     crate::open311::public_step(event).map(|s| (e.at.timestamp(), s.to_owned()))
                 }
-                domain::audit::LogEvent::Admin(_) | domain::audit::LogEvent::Access(_) => None,
+                domain::audit::LogEvent::Admin(_)
+                | domain::audit::LogEvent::Access(_)
+                | domain::audit::LogEvent::Call(_) => None,
             })
             .collect();
         let registry = self.registry();

@@ -8,6 +8,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod bootstrap;
+pub mod calls;
 pub mod citizen;
 pub mod clock;
 pub mod error;

@@ -331,6 +331,7 @@ impl App {
                     LogEvent::Ticket(t) => serde_json::to_value(t).unwrap_or_default(),
                     LogEvent::Admin(a) => serde_json::to_value(a).unwrap_or_default(),
                     LogEvent::Access(a) => serde_json::to_value(a).unwrap_or_default(),
+                    LogEvent::Call(c) => serde_json::to_value(c).unwrap_or_default(),
                 };
                 if let Some(map) = details.as_object_mut() {
                     map.remove("kind");

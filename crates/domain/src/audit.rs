@@ -278,6 +278,8 @@ pub enum LogEvent {
     Admin(AdminEvent),
     /// A look at personal data (the access trail, `access`).
     Access(AccessEvent),
+    /// Call events reported by the call centre's ACD/CTI (`calls`).
+    Call(crate::calls::CallLogEvent),
 }
 
 impl LogEvent {
@@ -286,6 +288,7 @@ impl LogEvent {
             Self::Ticket(e) => e.kind(),
             Self::Admin(e) => e.kind(),
             Self::Access(e) => e.kind(),
+            Self::Call(e) => e.kind(),
         }
     }
 
@@ -295,6 +298,7 @@ impl LogEvent {
             Self::Ticket(e) => serde_json::to_vec(e),
             Self::Admin(e) => serde_json::to_vec(e),
             Self::Access(e) => serde_json::to_vec(e),
+            Self::Call(e) => serde_json::to_vec(e),
         };
         // Serializing these plain data types cannot fail (no maps with non-string keys, no
         // custom serializers that error).
@@ -306,6 +310,8 @@ impl LogEvent {
             serde_json::from_slice(body).map(Self::Ticket)
         } else if kind.starts_with("access.") {
             serde_json::from_slice(body).map(Self::Access)
+        } else if kind.starts_with("call.") {
+            serde_json::from_slice(body).map(Self::Call)
         } else {
             serde_json::from_slice(body).map(Self::Admin)
         }

@@ -211,6 +211,57 @@ string_id!(
     "use 1–32 lowercase letters, digits, '-', '_' or '.'"
 );
 
+/// What a call centre's systems name things with: ASCII letters, digits and `. - _ : @ / + #`
+/// (UUIDs, Asterisk's `1700000000.42`, FreeSWITCH's `1001@default`).
+fn is_token(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= max
+        && text.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'-' | b'_' | b':' | b'@' | b'/' | b'+' | b'#')
+        })
+}
+
+string_id!(
+    /// The call centre system (ACD/CTI) that reported a call event (`pbx-1`, `freeswitch`).
+    CallSource,
+    "call source",
+    |t| is_token(t, 40),
+    "use 1–40 ASCII letters, digits or . - _ : @ / + #"
+);
+
+string_id!(
+    /// A call as its ACD/CTI names it (a UUID, Asterisk's `1700000000.42`).
+    CallId,
+    "call id",
+    |t| is_token(t, 100),
+    "use 1–100 ASCII letters, digits or . - _ : @ / + #"
+);
+
+string_id!(
+    /// One event as its ACD/CTI names it; with the source, what makes a report idempotent.
+    CallEventId,
+    "call event id",
+    |t| is_token(t, 120),
+    "use 1–120 ASCII letters, digits or . - _ : @ / + #"
+);
+
+string_id!(
+    /// An agent (坐席) as the ACD/CTI names them (`1001`, `1001@default`, an operator's login).
+    AgentId,
+    "agent id",
+    |t| is_token(t, 64),
+    "use 1–64 ASCII letters, digits or . - _ : @ / + #"
+);
+
+string_id!(
+    /// An ACD queue (技能队列) calls wait in (`12345`, `support@default`).
+    QueueName,
+    "queue",
+    |t| is_token(t, 64),
+    "use 1–64 ASCII letters, digits or . - _ : @ / + #"
+);
+
 impl CategoryCode {
     pub fn level(&self) -> u8 {
         (self.0.len() / 2) as u8

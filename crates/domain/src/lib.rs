@@ -6,6 +6,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod calendar;
+pub mod calls;
 pub mod category;
 pub mod division;
 pub mod error;

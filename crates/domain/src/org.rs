@@ -190,10 +190,12 @@ pub enum Role {
     Admin,
     /// 渠道接入方: an outside system that submits requests (Open311) and nothing else.
     ChannelClient,
+    /// 话务系统: the call centre's ACD/CTI, which reports call events and nothing else.
+    CallSystem,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Operator,
         Role::Dispatcher,
         Role::UnitHandler,
@@ -203,6 +205,7 @@ impl Role {
         Role::Supervisor,
         Role::Admin,
         Role::ChannelClient,
+        Role::CallSystem,
     ];
 
     pub fn parse(text: &str) -> Result<Self, DomainError> {
@@ -229,6 +232,7 @@ impl Role {
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
             Self::ChannelClient => "channel_client",
+            Self::CallSystem => "call_system",
         }
     }
 
@@ -243,6 +247,7 @@ impl Role {
             Self::Supervisor => "督办人员",
             Self::Admin => "系统管理员",
             Self::ChannelClient => "渠道接入方",
+            Self::CallSystem => "话务系统",
         }
     }
 
@@ -258,6 +263,10 @@ impl Role {
             }
             Self::UnitHandler | Self::UnitManager => matches!(affiliation, Affiliation::Unit(_)),
             Self::ChannelClient => matches!(affiliation, Affiliation::Channel),
+            // The ACD runs at the centre, or at the contractor that operates it.
+            Self::CallSystem => {
+                matches!(affiliation, Affiliation::Centre | Affiliation::Contractor)
+            }
         }
     }
 }

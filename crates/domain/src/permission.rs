@@ -41,6 +41,10 @@ pub enum Action {
     ManageOrganisation,
     ManageUsers,
     ManageRules,
+    /// Reporting call events from the ACD/CTI.
+    RecordCalls,
+    /// Reading the call measures and calls (GB/T 33358).
+    ViewCalls,
 }
 
 crate::names::names!(Action, "action" {
@@ -70,6 +74,8 @@ crate::names::names!(Action, "action" {
     ManageOrganisation => "manage_organisation",
     ManageUsers => "manage_users",
     ManageRules => "manage_rules",
+    RecordCalls => "record_calls",
+    ViewCalls => "view_calls",
 });
 
 impl Action {
@@ -120,6 +126,8 @@ impl Action {
             Self::ManageOrganisation => "manage units, categories and the calendar",
             Self::ManageUsers => "manage users and tokens",
             Self::ManageRules => "change deadlines and KPI weights",
+            Self::RecordCalls => "report call events (the ACD/CTI)",
+            Self::ViewCalls => "see the call measures and calls",
         }
     }
 }
@@ -190,12 +198,12 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             _ => false,
         },
         QualityInspector => match action {
-            ViewKpi => true,
+            ViewKpi | ViewCalls => true,
             ViewTicket | AddNote => centre,
             _ => false,
         },
         Supervisor => match action {
-            ViewKpi | ViewAudit | ViewAccessTrail | ApproveRoles | Export => true,
+            ViewKpi | ViewCalls | ViewAudit | ViewAccessTrail | ApproveRoles | Export => true,
             Urge | Supervise | ViewTicket | AddNote | RevealContact => centre,
             _ => false,
         },
@@ -204,6 +212,7 @@ fn allows(role: Role, action: Action, relation: Relation) -> bool {
             ManageOrganisation | ManageUsers | ManageRules | ViewAudit
         ),
         ChannelClient => action == Receive,
+        CallSystem => action == RecordCalls,
     }
 }
 

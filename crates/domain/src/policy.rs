@@ -37,6 +37,9 @@ pub struct Policy {
     /// Limits that keep the disk from filling (absent from policies set before it existed).
     #[serde(default)]
     pub storage: StoragePolicy,
+    /// The call measures' thresholds (absent from policies set before calls were recorded).
+    #[serde(default)]
+    pub calls: crate::calls::CallPolicy,
 }
 
 /// What the anonymous channels may take of the disk.
@@ -184,6 +187,7 @@ impl Default for Policy {
             },
             privacy: PrivacyPolicy::default(),
             storage: StoragePolicy::default(),
+            calls: crate::calls::CallPolicy::default(),
         }
     }
 }

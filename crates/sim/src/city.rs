@@ -284,6 +284,8 @@ fn people(units: &[Unit]) -> Vec<User> {
             Contractor,
             &[Role::QualityInspector],
         ),
+        // The call centre's ACD/CTI, reporting call events through the API with a token.
+        person("acd", "话务平台 ACD", Contractor, &[Role::CallSystem]),
     ];
     // The first of each is the one the demo logins print: `operator`, `followup`.
     let numbered = |base: &str, i: usize| {

@@ -2,7 +2,8 @@
 
 use domain::access::AccessEvent;
 use domain::admin::{AdminCommand, AdminEvent};
-use domain::ids::{ContactId, TicketNo};
+use domain::calls::CallEvent;
+use domain::ids::{CallEventId, CallSource, ContactId, TicketNo};
 use domain::numbers::SealedNumber;
 use domain::org::Actor;
 use domain::ticket::{NewTicket, Ticket, TicketAction, TicketEvent};
@@ -53,6 +54,14 @@ pub enum Command {
     /// Records a look at personal data in the access trail. A caller lookup is decided against
     /// the reader's lookups of the last hour and may be recorded as its refusal instead.
     Access(AccessEvent),
+    /// Records call events from the call centre's ACD/CTI. Events already recorded (by source and
+    /// event id) are skipped; `callers` are the sealed numbers the `arrived` events name, stored
+    /// only with an event that is new.
+    RecordCalls {
+        source: CallSource,
+        events: Vec<CallEvent>,
+        callers: Vec<SealedContact>,
+    },
 }
 
 /// A photo as stored: encrypted, with the id it is bound to and its media type.
@@ -184,6 +193,13 @@ pub enum Committed {
         seq: u64,
         event: AccessEvent,
     },
+    /// Call events were reported: the log entry holding the new ones (none when every one had
+    /// been recorded before), and which were new and which repeats.
+    Calls {
+        seq: Option<u64>,
+        recorded: Vec<CallEventId>,
+        repeated: Vec<CallEventId>,
+    },
 }
 
 impl Committed {
@@ -192,6 +208,7 @@ impl Committed {
         match self {
             Self::Ticket { events, .. } => events.last().map(|(seq, _, _)| *seq),
             Self::Admin { seq, .. } | Self::Access { seq, .. } => Some(*seq),
+            Self::Calls { seq, .. } => *seq,
             Self::Delivery { .. } | Self::Expired { .. } => None,
         }
     }
@@ -203,7 +220,8 @@ impl Committed {
             Self::Admin { .. }
             | Self::Delivery { .. }
             | Self::Expired { .. }
-            | Self::Access { .. } => None,
+            | Self::Access { .. }
+            | Self::Calls { .. } => None,
         }
     }
 }

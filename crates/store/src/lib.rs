@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
-use domain::ids::{ContactId, TicketNo, UserId};
+use domain::calls::{Call, CallCounts};
+use domain::ids::{CallId, CallSource, ContactId, TicketNo, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 
@@ -171,6 +172,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// KPI counts by streaming the log.
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts>;
+
+    /// A call as reported by `source`.
+    async fn call(&self, source: &CallSource, id: &CallId) -> StoreResult<Option<Call>>;
+
+    /// The call measures' counts over `[from, to)` from the rollups, summed into buckets of
+    /// `bucket` (a multiple of 15 minutes) starting at `from`; each key's interval is its
+    /// bucket's start.
+    async fn call_counts(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> StoreResult<CallCounts>;
+
+    /// The call measures' counts of every 15-minute interval, recounted from the log's call
+    /// entries alone (every call is folded in memory: a tool for checking, not for screens).
+    async fn call_counts_from_log(&self) -> StoreResult<CallCounts>;
 
     /// Messages for citizens due at `now` (not delivered, not given up, their retry time come),
     /// oldest first. Deliveries are recorded with `Command::Deliver`.

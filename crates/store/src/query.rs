@@ -84,6 +84,13 @@ pub struct RebuildReport {
     pub left_as_found: Vec<Difference>,
     /// Days whose KPI rollups differed from the rebuilt tickets' counts (and were corrected).
     pub rollup_days: Vec<jiff::civil::Date>,
+    /// Calls folded from the log.
+    pub calls: u64,
+    /// Calls whose row or recorded event ids differed from the log (`source call`, or
+    /// `source event id`), and were rewritten or removed.
+    pub calls_differing: Vec<String>,
+    /// Whether the call rollups differed from the log's counts (and were recounted).
+    pub call_rollups_differed: bool,
 }
 
 /// One ticket whose stored projection was not what its log entries fold to.

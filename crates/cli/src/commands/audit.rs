@@ -101,11 +101,16 @@ pub async fn rebuild(db: DbArgs) -> anyhow::Result<ExitCode> {
         .context("rebuilding the projections")?;
     installation.close().await;
     println!(
-        "Rebuilt {} tickets from {} log entries.",
-        report.tickets, report.entries
+        "Rebuilt {} tickets and {} calls from {} log entries.",
+        report.tickets, report.calls, report.entries
     );
-    if report.differing.is_empty() && report.orphans.is_empty() && report.rollup_days.is_empty() {
-        println!("The projections and KPI rollups matched the log exactly.");
+    if report.differing.is_empty()
+        && report.orphans.is_empty()
+        && report.rollup_days.is_empty()
+        && report.calls_differing.is_empty()
+        && !report.call_rollups_differed
+    {
+        println!("The projections and rollups matched the log exactly.");
         return Ok(ExitCode::SUCCESS);
     }
     if !report.differing.is_empty() {
@@ -136,6 +141,21 @@ pub async fn rebuild(db: DbArgs) -> anyhow::Result<ExitCode> {
             days.len(),
             days.join(", ")
         );
+    }
+    if !report.calls_differing.is_empty() {
+        println!(
+            "{} calls' rows or recorded event ids differed from the log and were rewritten from it:",
+            report.calls_differing.len()
+        );
+        for call in report.calls_differing.iter().take(50) {
+            println!("  {call}");
+        }
+        if report.calls_differing.len() > 50 {
+            println!("  … and {} more", report.calls_differing.len() - 50);
+        }
+    }
+    if report.call_rollups_differed {
+        println!("The call measures' rollups differed from the log's counts and were recounted.");
     }
     println!(
         "The log is intact, so nothing recorded was lost; but something changed the projections \

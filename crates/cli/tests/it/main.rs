@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail loudly; that is their job.
 
 mod api_access;
+mod api_calls;
 mod api_errors;
 mod api_lifecycle;
 mod api_privacy;

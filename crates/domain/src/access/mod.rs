@@ -229,7 +229,7 @@ pub fn in_queue(actor: &Actor, ticket: &Ticket) -> bool {
             .is_some_and(|unit| ticket.involves_unit(unit)),
         Role::FollowUpAgent => ticket.status == Status::Replied,
         Role::QualityInspector | Role::Supervisor => true,
-        Role::Admin | Role::ChannelClient => false,
+        Role::Admin | Role::ChannelClient | Role::CallSystem => false,
     })
 }
 

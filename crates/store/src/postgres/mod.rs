@@ -2,6 +2,7 @@
 //! several application nodes. The same write path as SQLite (`crate::write`), a writer per node
 //! serialised with the other nodes on the chain's head row, reads on a connection pool.
 
+mod calls;
 mod read;
 mod rebuild;
 mod rollups;
@@ -16,7 +17,8 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
-use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::calls::{Call, CallCounts};
+use domain::ids::{CallId, CallSource, ContactId, TicketNo, UnitId, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 use jiff::Timestamp;
@@ -411,6 +413,35 @@ impl Store for PgStore {
 
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {
         read::kpi_from_log(&self.pool, period).await
+    }
+
+    async fn call(&self, source: &CallSource, id: &CallId) -> StoreResult<Option<Call>> {
+        Ok(
+            calls::load_calls(&self.pool, source, std::slice::from_ref(id))
+                .await?
+                .pop(),
+        )
+    }
+
+    async fn call_counts(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> StoreResult<CallCounts> {
+        let bucket = crate::write::calls::bucket_ms(bucket)?;
+        calls::sums(
+            &self.pool,
+            from.as_millisecond(),
+            to.as_millisecond(),
+            bucket,
+        )
+        .await
+    }
+
+    async fn call_counts_from_log(&self) -> StoreResult<CallCounts> {
+        let policy = self.registry().rules.policy.calls;
+        calls::recount(&self.pool, &policy).await
     }
 
     async fn rebuild(&self) -> StoreResult<RebuildReport> {

@@ -71,6 +71,17 @@ pub(crate) async fn rebuild(
         count(&mut rollups, &done, registry);
         settle(&mut tx, &done, rewrite, &mut report, &mut seen).await?;
     }
+    if rewrite == Rewrite::Everything
+        && let Some(registry) = registry
+    {
+        super::calls::rebuild(
+            &mut tx,
+            &mut reader,
+            &registry.rules.policy.calls,
+            &mut report,
+        )
+        .await?;
+    }
     let _ = reader.close().await;
     if rewrite == Rewrite::FinerTimesOnly {
         // An upgrade step removes nothing: rows without a ticket are for `rebuild` to report.

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, Step)] = &[
         Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
     ),
     (9, Step::Sql(include_str!("migrations/0009_unit_inbox.sql"))),
+    (10, Step::Sql(include_str!("migrations/0010_calls.sql"))),
 ];
 
 /// Any constant works; it only has to be the same for every node.
@@ -138,6 +139,7 @@ mod tests {
         (7, "df78113a135490ec"),
         (8, "47539240d6b6ba1b"),
         (9, "d5702ea90b1b46d8"),
+        (10, "abd2f9777d87f651"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

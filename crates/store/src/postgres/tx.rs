@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use domain::audit::{ChainHead, Hash};
-use domain::ids::{TicketNo, UserId};
+use domain::calls::Call;
+use domain::ids::{CallEventId, CallId, CallSource, TicketNo, UserId};
 use domain::ticket::Ticket;
 use domain::time::LogTime;
 use jiff::Timestamp;
@@ -35,6 +36,10 @@ struct Pending {
     access_index: Vec<(i64, i64)>,
     /// `(ticket, day, actor, access entry)` of tickets seen in lists.
     sightings: Vec<(i64, String, String, i64)>,
+    /// `(source, event id, log entry)` of call events recorded.
+    call_events: Vec<(String, String, i64)>,
+    /// The last write of each call in the batch.
+    calls: BTreeMap<(String, String), crate::write::calls::CallRow>,
 }
 
 impl<'c> PgTx<'c> {
@@ -133,6 +138,8 @@ impl<'c> PgTx<'c> {
             .execute(&mut *self.conn)
             .await?;
         }
+        let calls: Vec<_> = pending.calls.into_values().collect();
+        super::calls::flush(self.conn, &pending.call_events, &calls).await?;
         if !pending.tickets.is_empty() {
             let rows: Vec<&(TicketRow, bool)> = pending.tickets.values().collect();
             write_rows(self.conn, rows.iter().map(|(row, _)| row)).await?;
@@ -486,6 +493,42 @@ impl WriteTx for PgTx<'_> {
 
     async fn add_rollups(&mut self, rollups: &crate::write::Rollups) -> StoreResult<()> {
         super::rollups::add(self.conn, rollups).await
+    }
+
+    async fn known_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+    ) -> StoreResult<BTreeSet<CallEventId>> {
+        super::calls::known_events(self.conn, source, ids).await
+    }
+
+    async fn load_calls(&mut self, source: &CallSource, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+        super::calls::load_calls(&mut *self.conn, source, ids).await
+    }
+
+    async fn record_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+        seq: i64,
+    ) -> StoreResult<()> {
+        self.pending.call_events.extend(
+            ids.iter()
+                .map(|id| (source.to_string(), id.to_string(), seq)),
+        );
+        Ok(())
+    }
+
+    async fn write_call(&mut self, row: &crate::write::calls::CallRow) -> StoreResult<()> {
+        self.pending
+            .calls
+            .insert((row.source.clone(), row.call.clone()), row.clone());
+        Ok(())
+    }
+
+    async fn add_call_rollups(&mut self, counts: &domain::calls::CallCounts) -> StoreResult<()> {
+        super::calls::add_rollups(self.conn, counts).await
     }
 
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {

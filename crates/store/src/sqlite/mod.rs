@@ -3,6 +3,7 @@
 //! committing in groups, and a pool of read-only connections.
 
 pub mod backup;
+mod calls;
 mod chain;
 mod checkpoint;
 mod read;
@@ -20,7 +21,8 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use domain::audit::{ChainBreak, ChainHead, Hash, LogEntry};
-use domain::ids::{ContactId, TicketNo, UnitId, UserId};
+use domain::calls::{Call, CallCounts};
+use domain::ids::{CallId, CallSource, ContactId, TicketNo, UnitId, UserId};
 use domain::kpi::{KpiCounts, Period};
 use domain::ticket::Ticket;
 use jiff::Timestamp;
@@ -321,6 +323,32 @@ impl Store for SqliteStore {
 
     async fn kpi_from_log(&self, period: Period) -> StoreResult<KpiCounts> {
         self.read(move |c| read::kpi_from_log(c, period)).await
+    }
+
+    async fn call(&self, source: &CallSource, id: &CallId) -> StoreResult<Option<Call>> {
+        let (source, id) = (source.clone(), id.clone());
+        self.read(move |c| calls::call(c, &source, &id)).await
+    }
+
+    async fn call_counts(
+        &self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        bucket: jiff::SignedDuration,
+    ) -> StoreResult<CallCounts> {
+        let bucket = crate::write::calls::bucket_ms(bucket)?;
+        let (from, to) = (from.as_millisecond(), to.as_millisecond());
+        self.read(move |c| calls::sums(c, from, to, bucket)).await
+    }
+
+    async fn call_counts_from_log(&self) -> StoreResult<CallCounts> {
+        let policy = self.registry().rules.policy.calls;
+        self.read(move |c| {
+            let mut recount = crate::write::calls::Recount::default();
+            calls::call_entries(c, &mut |seq, body| recount.push(seq, body))?;
+            Ok(recount.finish(&policy))
+        })
+        .await
     }
 
     async fn rebuild(&self) -> StoreResult<RebuildReport> {

@@ -73,6 +73,9 @@ pub(crate) fn rebuild(
             super::rollups::replace(&tx, &rollups)?;
         }
     }
+    if let Some(registry) = registry {
+        super::calls::rebuild(&tx, &registry.rules.policy.calls, &mut report)?;
+    }
     tx.commit()?;
     Ok(report)
 }

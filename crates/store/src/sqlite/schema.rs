@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, Step)] = &[
         Step::Sql(include_str!("migrations/0008_kpi_rollups.sql")),
     ),
     (9, Step::Sql(include_str!("migrations/0009_unit_inbox.sql"))),
+    (10, Step::Sql(include_str!("migrations/0010_calls.sql"))),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -117,6 +118,7 @@ mod tests {
         (7, "1f25b3ae1f101f80"),
         (8, "d00c1ab85efc116c"),
         (9, "bd39468b69e1e8df"),
+        (10, "5c39896234908878"),
     ];
 
     /// The checksums of the released migrations. A failure here means a released migration was

@@ -1,8 +1,11 @@
 //! The shared write path's transaction on SQLite: plain synchronous calls inside async fns, run
 //! to completion by the writer thread (nothing in them ever waits).
 
+use std::collections::BTreeSet;
+
 use domain::audit::ChainHead;
-use domain::ids::{TicketNo, UserId};
+use domain::calls::Call;
+use domain::ids::{CallEventId, CallId, CallSource, TicketNo, UserId};
 use domain::ticket::Ticket;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -199,6 +202,35 @@ impl WriteTx for SqliteTx<'_> {
 
     async fn add_rollups(&mut self, rollups: &crate::write::Rollups) -> StoreResult<()> {
         super::rollups::add(self.0, rollups)
+    }
+
+    async fn known_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+    ) -> StoreResult<BTreeSet<CallEventId>> {
+        super::calls::known_events(self.0, source, ids)
+    }
+
+    async fn load_calls(&mut self, source: &CallSource, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+        super::calls::load_calls(self.0, source, ids)
+    }
+
+    async fn record_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+        seq: i64,
+    ) -> StoreResult<()> {
+        super::calls::record_events(self.0, source, ids, seq)
+    }
+
+    async fn write_call(&mut self, row: &crate::write::calls::CallRow) -> StoreResult<()> {
+        super::calls::write_call(self.0, row)
+    }
+
+    async fn add_call_rollups(&mut self, counts: &domain::calls::CallCounts) -> StoreResult<()> {
+        super::calls::add_rollups(self.0, counts)
     }
 
     async fn insert_outbox(&mut self, item: &crate::OutboxItem) -> StoreResult<()> {

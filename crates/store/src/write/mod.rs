@@ -8,6 +8,7 @@
 //! no rollback) and [`record`] (write), then `finish` (store the head, commit).
 
 mod cache;
+pub(crate) mod calls;
 mod chain;
 mod commit;
 mod plan;
@@ -26,8 +27,11 @@ pub(crate) use queue::{Jobs, Next, Pending, Queue, Then, queue};
 pub(crate) use replay::{LogRow, Replay, Rewrite, compare, report_upgrade};
 pub(crate) use rollup::{RollupSql, Rollups, whole_days};
 
+use std::collections::BTreeSet;
+
 use domain::audit::ChainHead;
-use domain::ids::{TicketNo, UserId};
+use domain::calls::Call;
+use domain::ids::{CallEventId, CallId, CallSource, TicketNo, UserId};
 use domain::ticket::Ticket;
 use jiff::Timestamp;
 
@@ -103,6 +107,25 @@ pub(crate) trait WriteTx {
         outcome: &crate::Delivery,
         at: Timestamp,
     ) -> StoreResult<bool>;
+    /// Which of these events of `source` are recorded already (committed before this batch).
+    async fn known_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+    ) -> StoreResult<BTreeSet<CallEventId>>;
+    /// The stored calls among `ids` (committed before this batch).
+    async fn load_calls(&mut self, source: &CallSource, ids: &[CallId]) -> StoreResult<Vec<Call>>;
+    /// Notes that log entry `seq` recorded these events.
+    async fn record_call_events(
+        &mut self,
+        source: &CallSource,
+        ids: &[CallEventId],
+        seq: i64,
+    ) -> StoreResult<()>;
+    /// Writes a call's projection row (insert or replace).
+    async fn write_call(&mut self, row: &calls::CallRow) -> StoreResult<()>;
+    /// Adds a batch's difference to the call rollups.
+    async fn add_call_rollups(&mut self, counts: &domain::calls::CallCounts) -> StoreResult<()>;
     /// Gives up every undelivered message created before `before`; returns how many.
     async fn expire_outbox(
         &mut self,

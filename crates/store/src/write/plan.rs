@@ -15,6 +15,7 @@ use domain::ticket::{Context, Ticket, TicketCommand, TicketEvent, decide};
 use domain::time::LogTime;
 use jiff::Timestamp;
 
+use super::calls::CallBatch;
 use super::{Chain, Keys, Rollups, TicketCache, TicketRow, WriteTx};
 use crate::registry::{REGISTRY_KINDS, Registry};
 use crate::{Command, Committed, SealedContact, Secret, StoreError, StoreResult, Submission};
@@ -68,6 +69,7 @@ pub(crate) enum Plan<'a> {
         event: AccessEvent,
         recorded: Recorded,
     },
+    Calls(super::calls::CallPlan<'a>),
 }
 
 /// A whole batch inside one open transaction: catch up with other writers, decide and record each
@@ -83,11 +85,19 @@ pub(crate) async fn write_batch<T: WriteTx>(
     catch_up(tx, chain, registry, cache).await?;
     let mut results = Vec::with_capacity(batch.len());
     let mut rollups = Rollups::default();
+    let mut calls = CallBatch::default();
     for submission in batch {
-        match prepare(tx, cache, chain, registry, submission).await {
-            Ok(plan) => results.push(Ok(
-                record(tx, cache, chain, registry, &mut rollups, plan).await?
-            )),
+        match prepare(tx, cache, chain, registry, &calls, submission).await {
+            Ok(plan) => results.push(Ok(record(
+                tx,
+                cache,
+                chain,
+                registry,
+                &mut rollups,
+                &mut calls,
+                plan,
+            )
+            .await?)),
             Err(refused) => results.push(Err(refused)),
         }
     }
@@ -95,6 +105,10 @@ pub(crate) async fn write_batch<T: WriteTx>(
     let rollups = rollups.without_zeros();
     if !rollups.is_empty() {
         tx.add_rollups(&rollups).await?;
+    }
+    let call_counts = std::mem::take(&mut calls.counts).without_zeros();
+    if !call_counts.is_empty() {
+        tx.add_call_rollups(&call_counts).await?;
     }
     tx.save_head(chain).await?;
     Ok(results)
@@ -152,6 +166,7 @@ async fn prepare<'a, T: WriteTx>(
     cache: &TicketCache,
     chain: &Chain,
     registry: &Registry,
+    calls: &CallBatch,
     submission: &'a Submission,
 ) -> StoreResult<Plan<'a>> {
     let actor = &submission.actor;
@@ -293,6 +308,13 @@ async fn prepare<'a, T: WriteTx>(
                 recorded,
             })
         }
+        Command::RecordCalls {
+            source,
+            events,
+            callers,
+        } => Ok(Plan::Calls(
+            super::calls::prepare(tx, calls, registry, actor, at, source, events, callers).await?,
+        )),
     }
 }
 
@@ -399,9 +421,19 @@ async fn record<T: WriteTx>(
     chain: &mut Chain,
     registry: &mut Arc<Registry>,
     rollups: &mut Rollups,
+    calls: &mut CallBatch,
     plan: Plan<'_>,
 ) -> StoreResult<Committed> {
     match plan {
+        Plan::Calls(plan) => {
+            let (recorded, repeated) = (plan.new.clone(), plan.repeated.clone());
+            let seq = super::calls::record(tx, chain, calls, plan).await?;
+            Ok(Committed::Calls {
+                seq,
+                recorded,
+                repeated,
+            })
+        }
         Plan::Ticket {
             no,
             at,

@@ -122,33 +122,46 @@ pub(crate) struct RollupSql {
 
 const HOTLINE: [&str; 2] = ["received", "answered_on_call"];
 
+/// How a backend writes the n-th parameter and the source of inserted rows (SQLite binds one row
+/// at a time, PostgreSQL a column of rows as an array).
+#[derive(Clone, Copy)]
+pub(crate) struct Syntax {
+    pub placeholder: fn(usize) -> String,
+    pub rows: fn(&[&str]) -> String,
+}
+
+impl Syntax {
+    pub const SQLITE: Syntax = Syntax {
+        placeholder: |n| format!("?{n}"),
+        rows: |types| {
+            let values: Vec<String> = (1..=types.len()).map(|n| format!("?{n}")).collect();
+            format!("VALUES ({})", values.join(", "))
+        },
+    };
+
+    pub const POSTGRES: Syntax = Syntax {
+        placeholder: |n| format!("${n}"),
+        rows: |types| {
+            let arrays: Vec<String> = types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("${}::{t}[]", i + 1))
+                .collect();
+            format!("SELECT * FROM UNNEST({})", arrays.join(", "))
+        },
+    };
+}
+
 impl RollupSql {
     pub fn sqlite() -> Self {
-        Self::new(
-            |n| format!("?{n}"),
-            |types| {
-                let values: Vec<String> = (1..=types.len()).map(|n| format!("?{n}")).collect();
-                format!("VALUES ({})", values.join(", "))
-            },
-        )
+        Self::new(Syntax::SQLITE)
     }
 
     pub fn postgres() -> Self {
-        Self::new(
-            |n| format!("${n}"),
-            |types| {
-                let arrays: Vec<String> = types
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| format!("${}::{t}[]", i + 1))
-                    .collect();
-                format!("SELECT * FROM UNNEST({})", arrays.join(", "))
-            },
-        )
+        Self::new(Syntax::POSTGRES)
     }
 
-    /// `placeholder(n)` writes the n-th parameter; `rows(types)` the source of inserted rows.
-    fn new(placeholder: fn(usize) -> String, rows: fn(&[&str]) -> String) -> Self {
+    fn new(Syntax { placeholder, rows }: Syntax) -> Self {
         let names: Vec<&str> = UnitMeasure::ALL.iter().map(|m| m.name()).collect();
         let added = |table: &str, columns: &[&str]| {
             columns

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod calls;
 pub mod meta;
 pub mod privacy;
 pub mod reports;
@@ -31,6 +32,7 @@ use utoipa_axum::routes;
         (name = "reference", description = "Units, categories, urgency tiers, the current user"),
         (name = "reports", description = "KPIs, the audit head, exports"),
         (name = "privacy", description = "The access trail: who looked at what (supervisors)"),
+        (name = "calls", description = "Call events from the ACD/CTI and the call measures (GB/T 33358)"),
         (name = "auth", description = "Bearer tokens"),
     )
 )]
@@ -86,6 +88,9 @@ pub fn router() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::person))
         .routes(routes!(privacy::awaiting_roles))
         .routes(routes!(privacy::decide_roles))
+        .routes(routes!(calls::record_calls))
+        .routes(routes!(calls::report))
+        .routes(routes!(calls::call))
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, openapi)

@@ -116,6 +116,7 @@ impl Lang {
             Role::Supervisor => "Supervisor",
             Role::Admin => "Administrator",
             Role::ChannelClient => "Channel (Open311 client)",
+            Role::CallSystem => "Call system (ACD/CTI)",
         };
         self.pick(r.zh(), en)
     }

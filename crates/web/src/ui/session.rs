@@ -183,7 +183,7 @@ pub async fn csrf_guard(State(_app): State<Arc<App>>, request: Request, next: Ne
 
 /// Where each role starts its day, most specific first.
 pub fn home_of(actor: &Actor) -> &'static str {
-    const HOMES: [(Role, &str); 9] = [
+    const HOMES: [(Role, &str); 10] = [
         (Role::Operator, "/intake"),
         (Role::Dispatcher, "/dispatch"),
         (Role::UnitHandler, "/unit"),
@@ -194,6 +194,8 @@ pub fn home_of(actor: &Actor) -> &'static str {
         (Role::Admin, "/admin"),
         // A channel's key is for the Open311 interface; the about page says where it is.
         (Role::ChannelClient, "/about"),
+        // So is an ACD's key, for the call events API.
+        (Role::CallSystem, "/about"),
     ];
     HOMES
         .iter()

@@ -322,7 +322,7 @@ impl World {
             .map(|s| s.decode().unwrap())
             .filter_map(|e| match e.event {
                 LogEvent::Ticket(t) => Some((e.ticket.unwrap(), e.at.timestamp(), t)),
-                LogEvent::Admin(_) | LogEvent::Access(_) => None,
+                LogEvent::Admin(_) | LogEvent::Access(_) | LogEvent::Call(_) => None,
             })
             .collect()
     }
