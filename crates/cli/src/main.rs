@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{admin, audit, backup, bench, demo, kpi, migrate, serve};
+use commands::{admin, audit, backup, bench, calls, demo, kpi, migrate, serve};
 
 #[derive(Parser)]
 #[command(name = "minsheng", version, about = "民声 minsheng — the 12345 citizen service hotline platform", long_about = None)]
@@ -39,7 +39,7 @@ impl Command {
             | Command::Demo(_)
             | Command::Bench(_)
             | Command::MigrateStore(_)
-            | Command::Rebuild(_) => "warn,minsheng=info,web=info,app=info,store=info",
+            | Command::Rebuild(_) => "warn,minsheng=info,web=info,app=info,store=info,cti=info",
             _ => "warn",
         }
     }
@@ -95,6 +95,9 @@ enum Command {
     Rebuild(DbArgs),
     /// The unit ranking and hotline figures for a month.
     Kpi(kpi::Args),
+    /// Calls: the call measures of a period, importing Asterisk's queue_log.
+    #[command(subcommand)]
+    Calls(calls::Command),
     /// Manage users.
     #[command(subcommand)]
     User(admin::UserCommand),
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => audit::run(command).await,
             Command::Rebuild(db) => audit::rebuild(db).await,
             Command::Kpi(args) => kpi::run(args).await,
+            Command::Calls(command) => calls::run(command).await,
             Command::User(command) => admin::user(command).await,
             Command::Token(command) => admin::token(command).await,
             Command::Unit(command) => admin::unit(command).await,

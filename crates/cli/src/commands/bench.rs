@@ -54,6 +54,25 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Report call events over HTTP (POST /api/v1/calls/events) from concurrent ACD clients;
+    /// prints events/s and latency per report, then times the period's call report by day from
+    /// the rollups (and checks it against a recount from the log, up to 500,000 calls).
+    Calls {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Calls to report (about five events each).
+        #[arg(long, default_value_t = 100_000)]
+        calls: usize,
+        /// Events per report.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        /// Days the calls' times spread over, ending now.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Serve the workstation's main pages on a demo city and time them, each role signed in;
     /// prints latency percentiles per page.
     Pages {
@@ -186,6 +205,7 @@ enum Work {
         tickets: usize,
         http: bool,
     },
+    Calls(super::bench_calls::Calls),
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -229,6 +249,21 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 http,
             },
         ),
+        Command::Calls {
+            clients,
+            calls,
+            batch,
+            days,
+            target,
+        } => (
+            target,
+            Work::Calls(super::bench_calls::Calls {
+                clients,
+                calls,
+                batch: batch.clamp(1, 5_000),
+                days: days.max(1),
+            }),
+        ),
         Command::Pages {
             days,
             db,
@@ -264,6 +299,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             tickets,
             http,
         } => super::bench_lifecycle::run(&app, &server, clients, tickets, http).await?,
+        Work::Calls(calls) => super::bench_calls::run(&app, &server, calls).await?,
     }
     server.stop().await;
     println!("{}", (fresh.stats)());

@@ -56,6 +56,17 @@ pub struct Args {
     /// system's.
     #[arg(long, env = "MINSHENG_NOTIFY_WEBHOOK_CA", value_name = "FILE")]
     pub notify_webhook_ca: Option<std::path::PathBuf>,
+    /// Follow a call centre's ACD and record its calls (docs/calls.md):
+    /// `freeswitch://:PASSWORD@HOST:8021/SOURCE` for FreeSWITCH mod_callcenter over the Event
+    /// Socket. Repeat for several.
+    #[arg(
+        long,
+        env = "MINSHENG_CTI",
+        value_name = "URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub cti: Vec<cti::Target>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -143,9 +154,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let notifier = tokio::spawn(app::notify::run(app.clone(), transport, async move {
         let _ = notifier_stopped.await;
     }));
+    let (cti_stop, cti_stopped) = tokio::sync::watch::channel(false);
+    let adapters: Vec<_> = args
+        .cti
+        .iter()
+        .map(|target| {
+            println!("Following the call centre: {target:?}.");
+            tokio::spawn(cti::run(app.clone(), target.clone(), cti_stopped.clone()))
+        })
+        .collect();
     let stop = stop_requested()?;
     println!("Press Ctrl-C to stop.");
     web::serve(app, listener, config, stop).await?;
+    let _ = cti_stop.send(true);
+    for adapter in adapters {
+        let _ = adapter.await;
+    }
     let _ = notifier_stop.send(());
     let _ = notifier.await;
     installation.close().await;

@@ -72,6 +72,9 @@ fn every_command_has_help() {
         vec!["policy", "show", "--help"],
         vec!["bench", "intake", "--help"],
         vec!["bench", "lifecycle", "--help"],
+        vec!["bench", "calls", "--help"],
+        vec!["calls", "import-queue-log", "--help"],
+        vec!["calls", "report", "--help"],
     ] {
         let out = run(&args);
         assert!(out.status.success(), "{args:?}");
@@ -79,7 +82,7 @@ fn every_command_has_help() {
     }
     let top = stdout(&run(&["--help"]));
     for command in [
-        "serve", "demo", "audit", "rebuild", "kpi", "user", "token", "bench",
+        "serve", "demo", "audit", "rebuild", "kpi", "user", "token", "bench", "calls",
     ] {
         assert!(top.contains(command), "{command} missing from --help");
     }
@@ -636,4 +639,122 @@ fn a_backup_taken_while_the_server_writes_verifies_and_restores_and_a_bad_copy_i
     );
     assert!(!elsewhere.exists());
     assert!(!dir.path().join("elsewhere.db.partial").exists());
+}
+
+#[test]
+fn an_asterisk_queue_log_is_imported_once_and_reported() {
+    let (dir, db) = demo_db();
+    let queue_log = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cti/tests/fixtures/queue_log");
+    let import = |file: &Path| {
+        run(&[
+            "calls",
+            "import-queue-log",
+            "--db",
+            s(&db),
+            "--source",
+            "ast1",
+            s(file),
+        ])
+    };
+    let first = import(&queue_log);
+    assert!(
+        first.status.success(),
+        "{}{}",
+        stdout(&first),
+        stderr(&first)
+    );
+    assert!(
+        stdout(&first).contains("Read 7 lines: 10 call events recorded, 0 recorded before."),
+        "{}",
+        stdout(&first)
+    );
+    let again = import(&queue_log);
+    assert!(
+        stdout(&again).contains("0 call events recorded, 10 recorded before."),
+        "{}",
+        stdout(&again)
+    );
+
+    let report = |source: &str| {
+        let out = run(&[
+            "calls",
+            "report",
+            "--db",
+            s(&db),
+            "--day",
+            "2026-11-26",
+            "--source",
+            source,
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["source"] = serde_json::Value::Null;
+        report
+    };
+    let rollups = report("rollups");
+    assert_eq!(rollups["total"]["requested"], 2, "{rollups}");
+    assert_eq!(rollups["total"]["answered"], 1);
+    assert_eq!(rollups["total"]["abandoned"], 1);
+    assert_eq!(rollups["total"]["average_speed_of_answer_seconds"], 10.0);
+    assert_eq!(
+        rollups["agents"].as_array().unwrap().len(),
+        2,
+        "operator answered, operator2 missed"
+    );
+    assert_eq!(rollups, report("log"));
+    let table = stdout(&run(&[
+        "calls",
+        "report",
+        "--db",
+        s(&db),
+        "--day",
+        "2026-11-26",
+    ]));
+    assert!(
+        table.contains("hotline") && table.contains("operator2"),
+        "{table}"
+    );
+
+    // A malformed line stops the import with its number; what came before stays.
+    let broken = dir.path().join("broken_queue_log");
+    std::fs::write(
+        &broken,
+        "1795650000|1795650000.9|hotline|NONE|ENTERQUEUE||13500135000|1\nnot a queue_log line\n",
+    )
+    .unwrap();
+    let stopped = import(&broken);
+    assert!(!stopped.status.success());
+    assert!(stderr(&stopped).contains("line 2"), "{}", stderr(&stopped));
+    assert!(
+        stdout(&stopped).contains("2 call events recorded"),
+        "{}",
+        stdout(&stopped)
+    );
+    let rebuild = run(&["rebuild", "--db", s(&db)]);
+    assert!(
+        stdout(&rebuild).contains("matched the log exactly"),
+        "{}",
+        stdout(&rebuild)
+    );
+}
+
+#[test]
+fn bench_calls_reports_a_rate_and_a_report_the_log_agrees_with() {
+    let out = run(&[
+        "bench",
+        "calls",
+        "--calls",
+        "300",
+        "--clients",
+        "2",
+        "--batch",
+        "200",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("events/s"), "{text}");
+    assert!(text.contains("recounted from the log alone"), "{text}");
+    assert!(text.contains("the same figures"), "{text}");
+    assert!(text.contains("Audit log verified afterwards"), "{text}");
 }
