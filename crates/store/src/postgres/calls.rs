@@ -23,15 +23,19 @@ pub(crate) async fn known_events(
     source: &CallSource,
     ids: &[CallEventId],
 ) -> StoreResult<BTreeSet<CallEventId>> {
+    // Planned afresh each time rather than as a cached prepared statement: a generic plan made
+    // while the table was small scans it whole, and is kept until the next ANALYZE.
     let found: Vec<(String,)> =
         sqlx::query_as("SELECT event_id FROM call_events WHERE source = $1 AND event_id = ANY($2)")
+            .persistent(false)
             .bind(source.as_str())
             .bind(ids.iter().map(|i| i.as_str()).collect::<Vec<_>>())
             .fetch_all(&mut *conn)
             .await?;
+    let found: std::collections::HashSet<&str> = found.iter().map(|(f,)| f.as_str()).collect();
     Ok(ids
         .iter()
-        .filter(|id| found.iter().any(|(f,)| f == id.as_str()))
+        .filter(|id| found.contains(id.as_str()))
         .cloned()
         .collect())
 }
@@ -46,6 +50,7 @@ pub(crate) async fn load_calls(
     }
     let states: Vec<(String,)> =
         sqlx::query_as("SELECT state FROM calls WHERE source = $1 AND call = ANY($2)")
+            .persistent(false) // as in `known_events`
             .bind(source.as_str())
             .bind(ids.iter().map(|i| i.as_str()).collect::<Vec<_>>())
             .fetch_all(db)
