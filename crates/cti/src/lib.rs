@@ -106,11 +106,14 @@ pub fn actor() -> Actor {
 /// Follows `target` until `stop` turns true, reconnecting whenever the connection ends.
 pub async fn run(app: Arc<App>, target: Target, mut stop: watch::Receiver<bool>) {
     let mut wait = Duration::from_millis(200);
+    // Kept across connections: an agent who finished a call before a reconnection ends its
+    // after-call work after it.
+    let mut translator = freeswitch::Translator::default();
     loop {
         if *stop.borrow() {
             return;
         }
-        match follow(&app, &target, &mut stop).await {
+        match follow(&app, &target, &mut translator, &mut stop).await {
             Ok(()) => return,
             Err(why) => {
                 tracing::warn!(target = ?target, %why, retry_in = ?wait, "the call centre's connection ended; connecting again");
@@ -195,6 +198,7 @@ impl Connection {
 async fn follow(
     app: &App,
     target: &Target,
+    translator: &mut freeswitch::Translator,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(&target.address))
@@ -207,7 +211,9 @@ async fn follow(
         buffer: vec![0u8; 64 * 1024],
     };
     match target.kind {
-        TargetKind::FreeSwitch => follow_freeswitch(app, target, connection, stop).await,
+        TargetKind::FreeSwitch => {
+            follow_freeswitch(app, target, connection, translator, stop).await
+        }
         TargetKind::Asterisk => follow_asterisk(app, target, connection, stop).await,
     }
 }
@@ -260,6 +266,7 @@ async fn follow_freeswitch(
     app: &App,
     target: &Target,
     mut connection: Connection,
+    translator: &mut freeswitch::Translator,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), String> {
     loop {
@@ -277,7 +284,6 @@ async fn follow_freeswitch(
         }
     }
     tracing::info!(target = ?target, "following the call centre");
-    let mut translator = freeswitch::Translator::default();
     relay(
         app,
         target,

@@ -53,8 +53,8 @@ async fn dribble(socket: &mut TcpStream, bytes: &[u8]) {
 }
 
 /// The fixture switch: greets, checks the password, accepts the subscription, then replays.
-/// The first connection stops in the middle of the sixth event; later ones replay it all and
-/// stay open.
+/// The first connection stops in the middle of the last event; later ones replay the first six
+/// and the last, and stay open.
 async fn fixture_switch(listener: TcpListener, connections: Arc<AtomicUsize>) {
     loop {
         let (mut socket, _) = listener.accept().await.unwrap();
@@ -85,11 +85,16 @@ async fn fixture_switch(listener: TcpListener, connections: Arc<AtomicUsize>) {
                 .await
                 .unwrap();
             if n == 0 {
-                let cut = nth_event_start(5) + 40;
+                // Everything up to the middle of the last event (the agent ready again).
+                let cut = nth_event_start(8) + 40;
                 dribble(&mut socket, &STREAM[..cut]).await;
                 return; // dropped mid-event
             }
-            dribble(&mut socket, STREAM).await;
+            // The first six events again (heard twice), then the last: the end of the answered
+            // call's bridge came only on the first connection, so its after-call work ends
+            // only if the adapter remembered it across the reconnection.
+            dribble(&mut socket, &STREAM[..nth_event_start(6)]).await;
+            dribble(&mut socket, &STREAM[nth_event_start(8)..]).await;
             // Stay connected, as a switch does.
             let mut rest = Vec::new();
             let _ = socket.read_to_end(&mut rest).await;
@@ -135,7 +140,7 @@ async fn a_switch_that_drops_and_replays_is_recorded_once(t: TestApp) {
         .get(Some(&supervisor), "/api/v1/calls/fs1/3f6c2a10-0001")
         .await;
     assert_eq!(answered["status"], "over");
-    // Each event once, though the first five were heard twice.
+    // Each event once, though the first ones were heard twice.
     assert_eq!(
         kinds(&answered),
         [
