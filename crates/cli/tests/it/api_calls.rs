@@ -283,6 +283,16 @@ async fn a_malformed_report_records_nothing_and_names_the_event(t: TestApp) {
             )]),
         ),
         ("no events", json!([])),
+        (
+            "a misspelt field",
+            json!([event(
+                "k",
+                "c9",
+                "arrived",
+                "09:00:00",
+                json!({"calller": "13800138000"})
+            )]),
+        ),
     ] {
         let (status, body) = t
             .post(

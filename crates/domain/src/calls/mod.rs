@@ -147,6 +147,8 @@ impl CallLogEvent {
 /// number in clear (sealed before anything stores it).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// A misspelt field is refused, not dropped: `calller` would lose the caller silently.
+#[serde(deny_unknown_fields)]
 pub struct ReportedCallEvent {
     /// The event's id in its source: reporting it again changes nothing.
     pub id: String,
@@ -418,6 +420,13 @@ mod tests {
             no_offset.check().is_err(),
             "a time without an offset is ambiguous"
         );
+    }
+
+    #[test]
+    fn a_misspelt_field_is_refused() {
+        let misspelt = r#"{"id": "e1", "call": "c1", "kind": "arrived", "at": "2026-12-01T08:00:00+08:00", "calller": "13800138000"}"#;
+        let error = serde_json::from_str::<ReportedCallEvent>(misspelt).unwrap_err();
+        assert!(error.to_string().contains("calller"), "{error}");
     }
 
     #[test]
